@@ -1,0 +1,1 @@
+"""Engine: executing networks, mapping work onto hardware, simulating it."""

@@ -1,0 +1,94 @@
+"""WorkProfile: how much work a real execution did, per layer (and per output unit).
+
+Produced once per (network, compression, inputs) by an executor (numpy reference or the numba
+kernels) and reused by every hardware point: the mapper aggregates ``out_work`` into whatever
+PE / unit assignment a dataflow needs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+# Integer counters of LayerWork, in report order. All are totals over the batch.
+COUNTERS = (
+    "macs",  # dense MACs: every weight x every activation it meets
+    "effectual_macs",  # nonzero weight x nonzero activation
+    "skipped_zero_weight",  # MACs whose weight is zero
+    "skipped_zero_act",  # MACs whose weight is nonzero but activation is zero
+    "weight_count",  # weights in the layer (per layer, not per sample)
+    "weight_nnz",
+    "in_act_count",  # input activation elements, all samples
+    "in_act_nnz",
+    "out_act_count",
+    "out_act_nnz",
+    "weight_words_read",  # stored weight words (codes / values) read by the dataflow
+    "index_words_read",  # stored index words (column indices / relative gaps / pointers) read
+    "act_reads",  # activation element reads
+    "psum_writes",  # partial-sum (accumulator) writes
+    "codebook_lookups",  # k-means code -> centroid decodes
+)
+
+
+@dataclass
+class LayerWork:
+    name: str
+    kind: str
+    batch: int
+    macs: int = 0
+    effectual_macs: int = 0
+    skipped_zero_weight: int = 0
+    skipped_zero_act: int = 0
+    weight_count: int = 0
+    weight_nnz: int = 0
+    in_act_count: int = 0
+    in_act_nnz: int = 0
+    out_act_count: int = 0
+    out_act_nnz: int = 0
+    weight_words_read: int = 0
+    index_words_read: int = 0
+    act_reads: int = 0
+    psum_writes: int = 0
+    codebook_lookups: int = 0
+    # Effectual MACs per output unit (fc row / conv output channel), summed over the batch:
+    # the block-level work that a mapper interleaves over PEs.
+    out_work: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Nonzero input activations per sample (length = batch): the compressed vector length that
+    # zero-skipping fc dataflows (EIE, SONIC fc compression) really process.
+    in_nnz_per_sample: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Per-PE effectual MACs when an executor already assigned work to PEs (else empty).
+    pe_work: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def weight_density(self) -> float:
+        return self.weight_nnz / self.weight_count if self.weight_count else 1.0
+
+    @property
+    def act_density(self) -> float:
+        return self.in_act_nnz / self.in_act_count if self.in_act_count else 1.0
+
+    def counters(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in COUNTERS}
+
+
+@dataclass
+class WorkProfile:
+    batch: int
+    layers: list[LayerWork]
+
+    def layer(self, name: str) -> LayerWork:
+        for lw in self.layers:
+            if lw.name == name:
+                return lw
+        raise KeyError(name)
+
+    def total(self, counter: str) -> int:
+        return int(sum(getattr(lw, counter) for lw in self.layers))
+
+
+def same_counts(a: LayerWork, b: LayerWork, names=COUNTERS[:10]) -> list[str]:
+    """Names of the counters where two profiles of one layer disagree (for tests)."""
+    return [n for n in names if int(getattr(a, n)) != int(getattr(b, n))]
+
+
+__all__ = ["COUNTERS", "LayerWork", "WorkProfile", "same_counts", "fields"]

@@ -1,0 +1,37 @@
+"""Errors users see. A ConfigError is printed by the CLI without a traceback (exit status 2)."""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class ConfigError(Exception):
+    """One or more problems in a user-supplied file (hardware config, model, recipe, sweep spec).
+
+    Each problem names the key path, what was expected and what was found.
+    """
+
+    def __init__(self, file: str, problems: Iterable[str] | str):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.file = str(file)
+        self.problems = list(problems)
+        if len(self.problems) == 1:
+            msg = f"{self.file}: {self.problems[0]}"
+        else:
+            lines = "\n".join(f"  {p}" for p in self.problems)
+            msg = f"{self.file}: {len(self.problems)} problems\n{lines}"
+        super().__init__(msg)
+
+
+class SimulationError(Exception):
+    """A run that cannot proceed for a reason that is not a bad input file (e.g. a layer that
+    does not fit any buffer)."""
+
+
+def did_you_mean(key: str, choices: Iterable[str]) -> str:
+    """Suffix like " ; did you mean 'x'?" when a close match exists, else ""."""
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.lower() == key.lower()]
+    return f"; did you mean '{close[0]}'?" if close else ""
