@@ -97,16 +97,22 @@ def read_yaml(path: str | os.PathLike) -> dict:
     return data
 
 
-def load_network(path: str | os.PathLike, seed: int | None = None) -> Network:
-    """Load a network from a model YAML, an ONNX file or a SCALE-Sim topology CSV."""
+def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
+                 input_shape: tuple[int, ...] | None = None) -> Network:
+    """Load a network from a model YAML, an ONNX file or a SCALE-Sim topology CSV.
+
+    seed: overrides the file's seed for synthetic weights. density: weight density of synthetic
+    weights for formats that carry none (SCALE-Sim topologies; default dense). input_shape: per-sample
+    input shape for ONNX graphs whose input has symbolic dimensions.
+    """
     path = str(path)
     suffix = Path(path).suffix.lower()
     if suffix == ".onnx":
-        from .onnx_import import load_onnx  # optional dependency, imported on use
-        return load_onnx(path)
+        from .onnx_import import load_onnx  # imported on use: onnx is only needed here
+        return load_onnx(path, input_shape=input_shape)
     if suffix == ".csv":
         from .topology import load_topology
-        return load_topology(path, seed=seed)
+        return load_topology(path, seed=0 if seed is None else seed, density=1.0 if density is None else density)
     data = read_yaml(path)
     return network_from_dict(data, path, seed=seed)
 
