@@ -1,0 +1,317 @@
+"""Analytical cost: the roofline bound of every layer, and first-fidelity cycles and counts.
+
+The bound (DESIGN.md, "Bounds") is ``max(compute cycles at full utilization, DRAM cycles at full
+bandwidth)``, computed from the same counts the event model uses; no simulated result may beat it.
+Compute work is dense MACs on hardware that cannot skip zeros and effectual MACs on hardware that
+can. The first-fidelity cost below is what runs when no event model is chosen: the bound, plus the
+real load imbalance of PE assignments that the WorkProfile already knows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..hardware.energy import bits_of
+from ..hardware.spec import HardwareConfig
+from ..workload.network import Layer, Network
+from .profile import LayerWork, WorkProfile
+from .result import LayerResult, RunResult
+
+POINTER_BITS = 16  # EIE's column pointers are 16-bit (published.md §2.1)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-int(a) // int(b))
+
+
+def dram_bytes_per_cycle(hw: HardwareConfig) -> float:
+    return hw.memory.dram.bandwidth_gbps / hw.clock_ghz  # GB/s / Gcycles/s
+
+
+def is_sparse(hw: HardwareConfig) -> bool:
+    """Does the design store and skip zero weights?"""
+    if hw.pe_array is not None:
+        return hw.pe_array.skip_zero_weights
+    sp = hw.photonic.sparsity
+    return sp.conv_compression or sp.fc_compression
+
+
+def weight_storage_bits(layer: Layer, hw: HardwareConfig) -> int:
+    """Bits the design stores for this layer's weights, in its own format.
+
+    Dense designs store every weight at the weight width. Sparse designs store the nonzeros at
+    the code width plus a relative index per entry, with Deep Compression / EIE filler zeros
+    when a gap exceeds the index range, plus a column pointer per input column (EIE).
+    """
+    if not layer.is_weighted:
+        return 0
+    wbits, _ = bits_of(hw)
+    if not is_sparse(hw):
+        return layer.weight_count * wbits
+    index_bits = hw.pe_array.index_bits if hw.pe_array is not None and hw.pe_array.index_bits else 8
+    entries = relative_index_entries(layer.weight, index_bits)
+    pointers = layer.weight.reshape(layer.weight.shape[0], -1).shape[1] + 1
+    return entries * (wbits + index_bits) + pointers * POINTER_BITS
+
+
+def relative_index_entries(weight: np.ndarray, index_bits: int) -> int:
+    """Stored entries of the column-wise relative-index format: nonzeros plus filler zeros
+    inserted whenever a run of zeros is longer than the index can encode (2**bits - 1)."""
+    w = weight.reshape(weight.shape[0], -1)
+    span = 2 ** index_bits
+    total = 0
+    nz = np.nonzero(w.T)  # column-major walk: rows within each column
+    cols, rows = nz
+    if rows.size == 0:
+        return 0
+    starts = np.r_[True, cols[1:] != cols[:-1]]
+    prev = np.where(starts, -1, np.r_[-1, rows[:-1]])
+    gaps = rows - prev - 1  # zeros skipped before each nonzero
+    total = rows.size + int(np.sum(gaps // span))
+    return total
+
+
+@dataclass(frozen=True)
+class Traffic:
+    dram_read_bytes: int
+    dram_write_bytes: int
+    weight_bits: int
+    in_bits: int
+    out_bits: int
+
+
+def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool,
+                  weights_on_chip: bool) -> Traffic:
+    """DRAM traffic of one layer at first fidelity: weights once per batch unless resident on
+    chip; activations spill to DRAM when input + output do not fit the activation buffer."""
+    _, abits = bits_of(hw)
+    wbits = weight_storage_bits(layer, hw)
+    in_bits = lw.in_act_count * abits
+    out_bits = lw.out_act_count * abits
+    act_buf = hw.memory.buffer_for("inputs")
+    cap_bits = _capacity_bits(act_buf, hw)
+    spill = (in_bits + out_bits) > cap_bits
+    dram_read = 0 if weights_on_chip else wbits
+    if first or spill:
+        dram_read += in_bits
+    dram_write = out_bits if (last or spill) else 0
+    return Traffic(ceil_div(dram_read, 8), ceil_div(dram_write, 8), wbits, in_bits, out_bits)
+
+
+def _capacity_bits(buf, hw: HardwareConfig) -> float:
+    if buf is None:
+        return 0.0
+    pes = hw.pe_array.count if (buf.per_pe and hw.pe_array is not None) else 1
+    return buf.size_kb * 1024 * 8 * pes
+
+
+def weights_fit_on_chip(net: Network, hw: HardwareConfig) -> bool:
+    if not hw.memory.weights_resident:
+        return False
+    need = sum(weight_storage_bits(lay, hw) for lay in net.layers)
+    return need <= _capacity_bits(hw.memory.buffer_for("weights"), hw)
+
+
+def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
+    """MACs an electronic array really spends cycles on."""
+    pe = hw.pe_array
+    if pe.skip_zero_weights and pe.skip_zero_acts:
+        return lw.effectual_macs
+    if pe.skip_zero_weights:
+        return lw.effectual_macs + lw.skipped_zero_act
+    return lw.macs
+
+
+def eie_pe_loads(lw: LayerWork, n_pes: int) -> np.ndarray:
+    """Effectual MACs per PE when output rows are interleaved over PEs (row i on PE i mod N)."""
+    work = lw.out_work
+    if work.size == 0:
+        return np.zeros(n_pes, dtype=np.int64)
+    pad = (-work.size) % n_pes
+    return np.r_[work, np.zeros(pad, dtype=np.int64)].reshape(-1, n_pes).sum(axis=0)
+
+
+def activation_lanes(hw: HardwareConfig) -> int:
+    """Elements per cycle of the electronic activation/pooling unit. ASSUMPTION: one lane per
+    systolic column (TPU's activation pipeline is as wide as the array), one per EIE PE, and one
+    per photonic VDU output (the electronic side handles each unit's results)."""
+    if hw.pe_array is not None:
+        pe = hw.pe_array
+        return pe.count if pe.dataflow == "eie" else pe.cols
+    ph = hw.photonic
+    return ph.conv_units.count + ph.fc_units.count
+
+
+def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic) -> None:
+    """Count DRAM and SRAM bits moved by one layer (each datum written into its buffer once and
+    read from it once at first fidelity)."""
+    mem = hw.memory
+    lr.add("dram", "read_bits", 8 * t.dram_read_bytes)
+    lr.add("dram", "write_bits", 8 * t.dram_write_bytes)
+    wbuf, ibuf, obuf = mem.buffer_for("weights"), mem.buffer_for("inputs"), mem.buffer_for("outputs")
+    if t.weight_bits:
+        if 8 * t.dram_read_bytes >= t.weight_bits:  # streamed in this run
+            lr.add(wbuf.name, "write_bits", t.weight_bits)
+        lr.add(wbuf.name, "read_bits", t.weight_bits)
+    lr.add(ibuf.name, "read_bits", t.in_bits)
+    lr.add(obuf.name, "write_bits", t.out_bits)
+    lr.dram_bytes = t.dram_read_bytes + t.dram_write_bytes
+    lr.sram_bytes = ceil_div(t.weight_bits + t.in_bits + t.out_bits, 8)
+
+
+def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool) -> LayerResult:
+    pe = hw.pe_array
+    peak = pe.count * pe.macs_per_pe_per_cycle
+    memory_cycles = math.ceil(t.dram_read_bytes / dram_bytes_per_cycle(hw) + t.dram_write_bytes / dram_bytes_per_cycle(hw))
+    if layer.is_weighted:
+        work = performed_macs(lw, hw)
+        compute = ceil_div(work, peak)
+        if pe.dataflow == "eie":
+            loads = eie_pe_loads(lw, pe.count)
+            actual = ceil_div(int(loads.max()), pe.macs_per_pe_per_cycle)
+        else:
+            actual = compute
+        lr = LayerResult(layer.name, layer.kind, cycles=max(actual, memory_cycles),
+                         bound_cycles=max(compute, memory_cycles), compute_cycles=compute,
+                         memory_cycles=memory_cycles, macs_performed=work, peak_macs_per_cycle=peak)
+        lr.stalls["load_imbalance"] = max(0, min(actual, lr.cycles) - compute) if actual > memory_cycles else 0
+        lr.stalls["dram_bandwidth"] = max(0, memory_cycles - actual)
+        lr.add("pe_array", "mac", work)
+        if pe.codebook_bits:
+            lr.add("codebook", "lookup", work)
+    else:
+        ops = lw.in_act_count if layer.kind != "flatten" else 0
+        compute = 0 if (fused or layer.kind == "flatten") else ceil_div(ops, activation_lanes(hw))
+        lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles),
+                         bound_cycles=max(compute, memory_cycles), compute_cycles=compute,
+                         memory_cycles=memory_cycles, peak_macs_per_cycle=peak)
+        lr.add("activation_unit", "op", ops)
+    charge_memory(lr, hw, t)
+    return lr
+
+
+def photonic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool) -> LayerResult:
+    """First-fidelity photonic cost: vectors folded onto VDUs, devices charged per event."""
+    ph = hw.photonic
+    sp = ph.sparsity
+    cycle_ns = 1.0 / hw.clock_ghz
+    memory_cycles = math.ceil((t.dram_read_bytes + t.dram_write_bytes) / dram_bytes_per_cycle(hw))
+    if not layer.is_weighted:
+        ops = lw.in_act_count if layer.kind != "flatten" else 0
+        compute = 0 if (fused or layer.kind == "flatten") else ceil_div(ops, activation_lanes(hw))
+        lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles),
+                         bound_cycles=max(compute, memory_cycles), compute_cycles=compute, memory_cycles=memory_cycles)
+        lr.add("activation_unit", "op", ops)
+        charge_memory(lr, hw, t)
+        return lr
+    vo = vector_ops(layer, lw, hw)
+    group = ph.fc_units if layer.kind == "fc" else ph.conv_units
+    # A VDU op is pipelined: its throughput is set by the slowest converter in the chain.
+    op_ns = max(ph.adc.latency_ns, ph.act_dac.latency_ns, ph.vcsel.latency_ns, ph.photodetector.latency_ns)
+    op_cycles = max(1, math.ceil(op_ns / cycle_ns))
+    rounds = ceil_div(vo.ops, group.count)
+    retune_cycles = math.ceil(ph.tuning.eo_latency_ns / cycle_ns) * ceil_div(vo.weight_loads, group.count * group.vector_width)
+    compute = rounds * op_cycles + retune_cycles
+    peak = group.count * group.vector_width
+    bound = max(ceil_div(vo.elements, peak) * op_cycles, memory_cycles)
+    lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles), bound_cycles=bound,
+                     compute_cycles=compute, memory_cycles=memory_cycles, macs_performed=vo.elements,
+                     peak_macs_per_cycle=max(1, peak // op_cycles))
+    lr.stalls["reprogramming"] = retune_cycles
+    lr.add("act_dac", "convert", vo.elements)
+    lr.add("weight_dac", "convert", vo.weight_loads)
+    lr.add("mrr", "eo_tune", vo.weight_loads)
+    lr.add("vcsel", "symbol", vo.vcsel_symbols)
+    lr.add("photodetector", "detect", vo.ops)
+    lr.add("adc", "convert", vo.ops)
+    if ph.tia is not None:
+        lr.add("tia", "sample", vo.ops)
+    lr.add("accumulator", "add", vo.ops)  # partial sums accumulated electronically
+    charge_memory(lr, hw, t)
+    return lr
+
+
+@dataclass(frozen=True)
+class VectorOps:
+    ops: int  # VDU dot products (one pd + adc each)
+    elements: int  # vector elements driven (act dac conversions)
+    vcsel_symbols: int  # elements that emit light
+    weight_loads: int  # ring weight updates (weight dac + eo tune)
+
+
+def vector_ops(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> VectorOps:
+    """Fold a layer's dot products onto VDUs of the layer's type, applying SONIC's switches:
+    fc compression drops zero activations (and their weight columns); conv compression drops zero
+    weights (and their input elements); power gating darkens the VCSEL of any residual zero."""
+    ph = hw.photonic
+    sp = ph.sparsity
+    b = lw.batch
+    if layer.kind == "fc":
+        width = ph.fc_units.vector_width
+        out_f, in_f = layer.weight.shape
+        lengths = lw.in_nnz_per_sample if sp.fc_compression else np.full(b, in_f, dtype=np.int64)
+        chunks = np.ceil(lengths / width).astype(np.int64)
+        ops = int(out_f * chunks.sum())
+        elements = int(out_f * lengths.sum())
+        # Weights are reloaded for every (row, chunk) of every sample: the compressed column set
+        # changes with each sample's nonzero activations.
+        weight_loads = elements
+    else:
+        width = ph.conv_units.vector_width
+        positions = int(np.prod(layer.out_shape[1:]))
+        w = layer.weight.reshape(layer.weight.shape[0], -1)
+        k_len = np.count_nonzero(w, axis=1) if sp.conv_compression else np.full(w.shape[0], w.shape[1])
+        chunks = np.ceil(k_len / width).astype(np.int64)
+        ops = int(chunks.sum() * positions * b)
+        elements = int(k_len.sum() * positions * b)
+        # Kernels stay on their rings while every position of every sample streams past.
+        weight_loads = int(k_len.sum())
+    if sp.vcsel_power_gating:
+        symbols = lw.effectual_macs
+    else:
+        symbols = elements
+    return VectorOps(ops=ops, elements=elements, vcsel_symbols=int(symbols), weight_loads=int(weight_loads))
+
+
+def fused_flags(net: Network) -> list[bool]:
+    """A relu right after a weighted layer is applied in that layer's output pipeline (no cycles)."""
+    flags = []
+    prev = None
+    for layer in net.layers:
+        flags.append(layer.kind in ("relu", "relu6") and prev is not None and prev.is_weighted and not layer.inputs)
+        prev = layer
+    return flags
+
+
+def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
+    """First-fidelity cost of a whole run."""
+    on_chip = weights_fit_on_chip(net, hw)
+    results = []
+    fused = fused_flags(net)
+    n = len(net.layers)
+    for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
+        first = i == 0 or net.independent
+        last = i == n - 1 or net.independent
+        t = layer_traffic(layer, lw, hw, first, last, on_chip)
+        fn = photonic_layer if hw.kind == "photonic" else electronic_layer
+        results.append(fn(layer, lw, hw, t, fused[i]))
+    add_time_based(results, hw)
+    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results)
+
+
+def ring_count(hw: HardwareConfig) -> int:
+    ph = hw.photonic
+    return (ph.conv_units.count * (ph.conv_units.vector_width + ph.broadband_mr_per_unit)
+            + ph.fc_units.count * (ph.fc_units.vector_width + ph.broadband_mr_per_unit))
+
+
+def add_time_based(results: list[LayerResult], hw: HardwareConfig) -> None:
+    """Static power, thermal ring holding and laser power, charged per layer x its cycles."""
+    for lr in results:
+        lr.add("static", "cycles", lr.cycles)
+        if hw.photonic is not None:
+            lr.add("mrr", "to_hold_ring_cycles", ring_count(hw) * lr.cycles)
+            if hw.photonic.optics.external_laser:
+                lr.add("laser", "on_cycles", lr.cycles)

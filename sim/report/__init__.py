@@ -1,0 +1,1 @@
+"""Reports: pricing counted actions and writing CSV/PNG files."""

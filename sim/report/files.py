@@ -1,0 +1,32 @@
+"""A run's report folder: summary.csv, layers.csv, energy.csv (+ timeline files on request)."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .write import write_report_dir
+
+
+def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = None):
+    """Write the three CSVs of ``result`` (a sim.run.Result) into ``out_dir`` atomically."""
+    extra = {}
+    if timeline_layer is not None:
+        from ..engine.timeline import timeline_writers  # the event model records busy intervals
+        extra = timeline_writers(result, timeline_layer)
+    return write_report_dir(out_dir, {"summary.csv": result.summary, "layers.csv": result.layers,
+                                      "energy.csv": result.energy}, extra)
+
+
+def print_summary(result, out_dir) -> None:
+    s = result.summary.iloc[0]
+    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
+        cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
+                "utilization"]
+        print(result.layers[cols].to_string(index=False))
+    acc = "" if pd.isna(s["accuracy"]) else f"  accuracy {s['accuracy']:.4f}"
+    print(f"\n{s['model']} on {s['hwconfig']} (batch {s['batch']}):{acc}")
+    print(f"  latency {s['latency_s'] * 1e6:.3f} us   energy/inference {s['energy_per_inference_pj'] / 1e6:.4g} uJ   "
+          f"power {s['power_w']:.4g} W   {s['fps']:.4g} FPS   {s['fps_per_w']:.4g} FPS/W   "
+          f"EPB {s['energy_per_bit_pj']:.4g} pJ/bit")
+    print(f"  reports in {out_dir}/")

@@ -1,0 +1,76 @@
+"""RunResult x energy table -> pandas rows. The only place counts meet pJ (count first, price later)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..engine.result import STALL_CAUSES, RunResult
+from ..hardware.energy import action_energies, bits_of
+from ..hardware.spec import HardwareConfig
+
+SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "cycles", "latency_s", "energy_pj",
+                   "energy_per_inference_pj", "power_w", "fps", "fps_per_w", "energy_per_bit_pj",
+                   "weight_storage_bytes"]
+LAYER_COLUMNS = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles",
+                 "bound_cycles", "latency_s", "stall_cycles"] + [f"stall_{c}_cycles" for c in STALL_CAUSES] + [
+                 "energy_pj", "dram_bytes", "sram_bytes", "utilization"]
+ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "energy_pj"]
+NETWORK_ROW = "(network)"  # energy rows not tied to one layer
+
+
+def energy_rows(result: RunResult, hw: HardwareConfig) -> pd.DataFrame:
+    """Long format: one row per (layer, component, action)."""
+    table = action_energies(hw)
+    rows = []
+    groups = [(lr.name, lr.counts) for lr in result.layers]
+    if result.global_counts:
+        groups.append((NETWORK_ROW, result.global_counts))
+    for layer, counts in groups:
+        for (comp, action) in sorted(counts):
+            n = counts[(comp, action)]
+            if (comp, action) not in table:
+                raise KeyError(f"no energy for ({comp!r}, {action!r}) in the {hw.energy.table} table of {hw.name}")
+            pj = table[(comp, action)]
+            rows.append((layer, comp, action, int(n), float(pj), float(n) * float(pj)))
+    return pd.DataFrame(rows, columns=ENERGY_COLUMNS)
+
+
+def layer_rows(result: RunResult, profile, energy: pd.DataFrame) -> pd.DataFrame:
+    by_layer = energy.groupby("layer", sort=False)["energy_pj"].sum()
+    rows = []
+    for lr, lw in zip(result.layers, profile.layers):
+        rows.append({
+            "layer": lr.name, "type": lr.kind,
+            "weight_density": lw.weight_density if lw.weight_count else np.nan,
+            "act_density": lw.act_density,
+            "macs": lw.macs, "effectual_macs": lw.effectual_macs,
+            "cycles": lr.cycles, "bound_cycles": lr.bound_cycles,
+            "latency_s": lr.cycles / (result.clock_ghz * 1e9), "stall_cycles": lr.stall_cycles,
+            **{f"stall_{c}_cycles": int(lr.stalls.get(c, 0)) for c in STALL_CAUSES},
+            "energy_pj": float(by_layer.get(lr.name, 0.0)),
+            "dram_bytes": lr.dram_bytes, "sram_bytes": lr.sram_bytes, "utilization": lr.utilization,
+        })
+    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def summary_row(result: RunResult, hw: HardwareConfig, energy: pd.DataFrame, accuracy: float | None,
+                weight_storage_bytes: int, model: str, hwconfig: str) -> pd.DataFrame:
+    """One row. energy_per_bit_pj = energy / bits of weights and activations processed, i.e. each
+    MAC slot the hardware spent (an optical element, an array MAC) consumes one weight and one
+    activation at the design's bit widths (SONIC/CrossLight's EPB)."""
+    energy_pj = float(energy["energy_pj"].sum())
+    latency_s = result.latency_s
+    wbits, abits = bits_of(hw)
+    processed_bits = sum(lr.macs_performed for lr in result.layers) * (wbits + abits)
+    power_w = energy_pj * 1e-12 / latency_s if latency_s > 0 else np.nan
+    fps = result.batch / latency_s if latency_s > 0 else np.nan
+    row = {
+        "model": model, "hwconfig": hwconfig, "batch": result.batch,
+        "accuracy": np.nan if accuracy is None else float(accuracy),
+        "cycles": result.cycles, "latency_s": latency_s, "energy_pj": energy_pj,
+        "energy_per_inference_pj": energy_pj / result.batch, "power_w": power_w, "fps": fps,
+        "fps_per_w": fps / power_w if power_w and power_w > 0 else np.nan,
+        "energy_per_bit_pj": energy_pj / processed_bits if processed_bits else np.nan,
+        "weight_storage_bytes": int(weight_storage_bytes),
+    }
+    return pd.DataFrame([row], columns=SUMMARY_COLUMNS)

@@ -1,0 +1,43 @@
+"""Write report tables atomically: a run either leaves complete CSVs or nothing."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write one CSV via a temporary file and rename, with fixed float formatting so the same
+    inputs and seed give byte-identical files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_report_dir(out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame], extra_files=None) -> Path:
+    """Write ``tables`` ({"summary.csv": df, ...}) into ``out_dir`` all at once: everything goes
+    to a sibling temporary folder first, then moves in, so a failure leaves no partial report."""
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, df in tables.items():
+            write_csv(df, staging / name)
+        for name, writer in (extra_files or {}).items():
+            writer(staging / name)
+        out.mkdir(exist_ok=True)
+        for f in sorted(staging.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out

@@ -1,0 +1,116 @@
+"""sim.run: one network on one design, end to end (DESIGN.md's stages in order)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .engine.cost import estimate, weight_storage_bits
+from .engine.profile import WorkProfile
+from .engine.result import RunResult
+from .errors import ConfigError
+from .hardware.spec import HardwareConfig
+from .report.price import energy_rows, layer_rows, summary_row
+from .workload.network import Network
+
+
+@dataclass
+class Result:
+    """Everything one run produced. ``summary`` (one row), ``layers`` (one row per layer) and
+    ``energy`` (one row per layer x component x action) are the report tables."""
+
+    summary: pd.DataFrame
+    layers: pd.DataFrame
+    energy: pd.DataFrame
+    run: RunResult
+    profile: WorkProfile
+    outputs: object
+    hw: HardwareConfig
+    net: Network
+
+
+def synthetic_inputs(net: Network, batch: int, seed: int):
+    """Seeded inputs in [0, 1) at the stated activation density (exact count of nonzeros per sample).
+
+    Independent-layer networks get one input per layer, at that layer's ``act_density``."""
+    rng = np.random.default_rng([seed, 7919])
+
+    def draw(shape, density):
+        x = rng.random((batch,) + tuple(shape), dtype=np.float32) + np.float32(1e-3)  # never exactly 0
+        flat = x.reshape(batch, -1)
+        keep = int(round(density * flat.shape[1]))
+        for row in flat:
+            row[rng.permutation(flat.shape[1])[keep:]] = 0.0
+        return x
+
+    if net.independent:
+        return [draw(lay.in_shape, lay.act_density if lay.act_density is not None else net.input_density)
+                for lay in net.layers]
+    return draw(net.input_shape, net.input_density)
+
+
+def real_inputs(net: Network, data_dir=None):
+    """(x, y) of the test split for networks that name a dataset, else None."""
+    if not net.dataset:
+        return None
+    from .workload.data import inputs_for
+    return inputs_for(net, "test", data_dir=data_dir)
+
+
+def execute(net: Network, inputs, executor: str = "auto"):
+    """Run the network for real; ``executor`` is "kernels" (numba), "reference" (numpy) or "auto"."""
+    if executor in ("auto", "kernels"):
+        try:
+            from .engine.execute import execute as kernel_execute
+        except ImportError:
+            if executor == "kernels":
+                raise
+        else:
+            return kernel_execute(net, inputs)
+    from .engine.reference import execute_reference
+    return execute_reference(net, inputs)
+
+
+def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, engine: str = "auto") -> RunResult:
+    """Turn work into cycles and counts: the SimPy event model when available, else the
+    first-fidelity analytical estimate."""
+    if engine in ("auto", "event"):
+        try:
+            from .engine.simulate import simulate as event_simulate
+        except ImportError:
+            if engine == "event":
+                raise
+        else:
+            return event_simulate(net, profile, hw)
+    return estimate(net, profile, hw)
+
+
+def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
+        executor: str = "auto", engine: str = "auto") -> Result:
+    """Execute ``net`` on real (or seeded synthetic) inputs and cost it on ``hw``.
+
+    batch: samples the hardware processes (the first ``batch`` test samples for networks with a
+    dataset). Accuracy, where labels exist, is measured on the whole test split.
+    Returns a Result whose ``summary``, ``layers`` and ``energy`` are DataFrames.
+    """
+    if batch < 1:
+        raise ConfigError("--batch", f"must be an integer >= 1; got {batch}")
+    accuracy = None
+    if inputs is None:
+        data = real_inputs(net, data_dir)
+        if data is not None:
+            x_all, y_all = data
+            logits, _ = execute(net, x_all, executor)
+            accuracy = float(np.mean(np.argmax(logits, axis=1) == y_all))
+            reps = -(-batch // len(x_all))
+            inputs = np.concatenate([x_all] * reps)[:batch]
+        else:
+            inputs = synthetic_inputs(net, batch, seed)
+    outputs, profile = execute(net, inputs, executor)
+    result = simulate(net, profile, hw, engine)
+    energy = energy_rows(result, hw)
+    layers = layer_rows(result, profile, energy)
+    storage_bytes = -(-sum(weight_storage_bits(lay, hw) for lay in net.layers) // 8)
+    summary = summary_row(result, hw, energy, accuracy, storage_bytes, net.name, hw.name)
+    return Result(summary, layers, energy, result, profile, outputs, hw, net)
