@@ -86,13 +86,23 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, engine: str
     return estimate(net, profile, hw)
 
 
-def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
-        executor: str = "auto", engine: str = "auto") -> Result:
-    """Execute ``net`` on real (or seeded synthetic) inputs and cost it on ``hw``.
+@dataclass
+class Execution:
+    """A network executed once on its inputs: reusable by every hardware point (a sweep over
+    hardware re-costs it without re-executing)."""
+
+    net: Network
+    outputs: object
+    profile: WorkProfile
+    accuracy: float | None
+
+
+def prepare(net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
+            executor: str = "auto") -> Execution:
+    """Execute ``net`` on real (or seeded synthetic) inputs.
 
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
-    Returns a Result whose ``summary``, ``layers`` and ``energy`` are DataFrames.
     """
     if batch < 1:
         raise ConfigError("--batch", f"must be an integer >= 1; got {batch}")
@@ -108,9 +118,24 @@ def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=
         else:
             inputs = synthetic_inputs(net, batch, seed)
     outputs, profile = execute(net, inputs, executor)
-    result = simulate(net, profile, hw, engine)
+    return Execution(net, outputs, profile, accuracy)
+
+
+def cost(hw: HardwareConfig, ex: Execution, engine: str = "auto") -> Result:
+    """Simulate and price one execution on one design."""
+    net = ex.net
+    result = simulate(net, ex.profile, hw, engine)
     energy = energy_rows(result, hw)
-    layers = layer_rows(result, profile, energy)
+    layers = layer_rows(result, ex.profile, energy)
     storage_bytes = -(-sum(weight_storage_bits(lay, hw) for lay in net.layers) // 8)
-    summary = summary_row(result, hw, energy, accuracy, storage_bytes, net.name, hw.name)
-    return Result(summary, layers, energy, result, profile, outputs, hw, net)
+    summary = summary_row(result, hw, energy, ex.accuracy, storage_bytes, net.name, hw.name)
+    return Result(summary, layers, energy, result, ex.profile, ex.outputs, hw, net)
+
+
+def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
+        executor: str = "auto", engine: str = "auto") -> Result:
+    """Execute ``net`` on real (or seeded synthetic) inputs and cost it on ``hw``.
+
+    Returns a Result whose ``summary``, ``layers`` and ``energy`` are DataFrames.
+    """
+    return cost(hw, prepare(net, batch, seed, inputs, data_dir, executor), engine)
