@@ -1,0 +1,307 @@
+"""Seeded numpy training of small networks (LeNet-300-100, LeNet-5) with masks and shared weights.
+
+One loop serves every stage of compression:
+
+- dense training (``python -m sim train``);
+- retraining after pruning: ``masks`` keep pruned weights at exactly zero (their gradients are
+  masked before the optimizer step, so Adam's moments stay zero too, and the weights are
+  re-masked after it);
+- centroid fine-tuning after k-means (Deep Compression Eq. 3): for a layer in ``shared`` the
+  trainable parameter is its codebook, whose gradient is the sum of the weight gradients of each
+  cluster; the dense weight is rebuilt as codebook[codes] at kept positions;
+- lottery tickets: ``snapshot_iterations`` keeps copies of the weights for late rewinding.
+
+Early stopping follows Frankle & Carbin: the validation loss is measured every ``eval_every``
+iterations, the iteration of the minimum is the early-stop iteration, and (with
+``restore_best``) the returned weights are those of that iteration.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..workload.network import Network
+from .layers_np import backward, check_trainable, forward, softmax_cross_entropy
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters. lr is per iteration (one mini-batch); eval_every 0 means once per epoch."""
+
+    optimizer: str = "adam"
+    lr: float = 1.2e-3  # Frankle & Carbin's Adam rate for LeNet-300-100
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0  # L2 coefficient added to weight gradients
+    batch_size: int = 60
+    epochs: int = 50
+    eval_every: int = 0
+    restore_best: bool = True
+
+
+TRAIN_KEYS = {f for f in TrainConfig.__dataclass_fields__}
+
+
+def train_config(data: dict | None, file: str, where: str = "train", base: TrainConfig | None = None) -> TrainConfig:
+    """TrainConfig from a recipe mapping, checked: every problem raises one ConfigError."""
+    from ..errors import did_you_mean
+
+    base = base or TrainConfig()
+    if data is None:
+        return base
+    if not isinstance(data, dict):
+        raise ConfigError(file, f"{where}: must be a mapping of training settings; got {data!r}")
+    problems, values = [], {}
+    for key, value in data.items():
+        if key not in TRAIN_KEYS:
+            problems.append(f"{where}.{key}: unknown key" + did_you_mean(str(key), TRAIN_KEYS))
+            continue
+        default = getattr(base, key)
+        if key == "optimizer":
+            if value not in OPTIMIZERS:
+                problems.append(f"{where}.optimizer: must be one of {', '.join(OPTIMIZERS)}; got {value!r}")
+                continue
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                problems.append(f"{where}.{key}: must be true or false; got {value!r}")
+                continue
+        elif isinstance(default, int):
+            minimum = 0 if key == "eval_every" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                problems.append(f"{where}.{key}: must be an integer >= {minimum}; got {value!r}")
+                continue
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+                    key == "lr" and value == 0):
+                problems.append(f"{where}.{key}: must be a number {'> 0' if key == 'lr' else '>= 0'}; got {value!r}")
+                continue
+            value = float(value)
+        values[key] = value
+    if problems:
+        raise ConfigError(file, problems)
+    return TrainConfig(**{**base.__dict__, **values})
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced. Iterations count mini-batch steps from 0."""
+
+    net: Network
+    iterations: int
+    best_iteration: int  # early-stop iteration: minimum validation loss
+    val_loss: float
+    val_accuracy: float
+    history: list = field(default_factory=list)  # (iteration, val_loss, val_accuracy)
+    snapshots: dict = field(default_factory=dict)  # iteration -> {layer: (weight, bias)}
+    codebooks: dict = field(default_factory=dict)  # layer -> fine-tuned codebook (shared layers)
+
+
+def init_weights(net: Network, seed: int) -> Network:
+    """He-normal weights (Kaiming normal, as open_lth initialises LeNet) and zero biases."""
+    out = net.copy()
+    rng = np.random.default_rng(seed)
+    for layer in out.weighted_layers:
+        fan_in = int(np.prod(layer.weight.shape[1:]))
+        layer.weight = (rng.standard_normal(layer.weight.shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        if layer.bias is not None:
+            layer.bias = np.zeros_like(layer.bias)
+        layer.quant = None
+    return out
+
+
+def layer_weights(net: Network) -> dict:
+    """{layer: (weight copy, bias copy or None)} of every weighted layer."""
+    return {lay.name: (lay.weight.copy(), None if lay.bias is None else lay.bias.copy()) for lay in net.weighted_layers}
+
+
+def with_weights(net: Network, weights: dict, masks: dict | None = None) -> Network:
+    """Copy of ``net`` holding ``weights`` ({layer: (weight, bias)}), multiplied by ``masks``."""
+    out = net.copy()
+    if weights and isinstance(next(iter(weights)), tuple):
+        weights = _by_layer(weights, net)
+    for layer in out.weighted_layers:
+        w, b = weights[layer.name]
+        layer.weight = w.astype(np.float32, copy=True)
+        if masks and layer.name in masks:
+            layer.weight *= masks[layer.name]
+        layer.bias = None if b is None else b.astype(np.float32, copy=True)
+        layer.quant = None
+    return out
+
+
+def _params(net: Network) -> dict:
+    params = {}
+    for layer in net.weighted_layers:
+        params[(layer.name, "weight")] = layer.weight.astype(np.float32, copy=True)
+        if layer.bias is not None:
+            params[(layer.name, "bias")] = layer.bias.astype(np.float32, copy=True)
+    return params
+
+
+def evaluate(net: Network, x: np.ndarray, y: np.ndarray, params: dict | None = None,
+             batch_size: int = 2000) -> tuple[float, float]:
+    """(mean cross-entropy in nats, accuracy in [0, 1]) of ``net`` on ``x`` shaped for its input."""
+    params = _params(net) if params is None else params
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(y), batch_size):
+        logits, _ = forward(net, params, x[start:start + batch_size])
+        loss, _ = softmax_cross_entropy(logits, y[start:start + batch_size])
+        total_loss += loss * len(logits)
+        correct += int((logits.argmax(axis=1) == y[start:start + batch_size]).sum())
+    return total_loss / len(y), correct / len(y)
+
+
+def predict(net: Network, x: np.ndarray) -> np.ndarray:
+    """Class predictions (int64) of ``net`` for inputs ``x``."""
+    logits, _ = forward(net, _params(net), x)
+    return logits.argmax(axis=1)
+
+
+class _Optimizer:
+    """Adam or SGD with momentum over a dict of arrays; state is created lazily per key."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg, self.t = cfg, 0
+        self.m: dict = {}
+        self.v: dict = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        cfg = self.cfg
+        self.t += 1
+        for key, g in grads.items():
+            p = params[key]
+            if cfg.optimizer == "adam":
+                b1, b2, eps = 0.9, 0.999, 1e-8
+                m = self.m.setdefault(key, np.zeros_like(p))
+                v = self.v.setdefault(key, np.zeros_like(p))
+                m *= b1
+                m += (1 - b1) * g
+                v *= b2
+                v += (1 - b2) * g * g
+                lr_t = cfg.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+                p -= (lr_t * m / (np.sqrt(v) + eps)).astype(np.float32)
+            else:
+                m = self.m.setdefault(key, np.zeros_like(p))
+                m *= cfg.momentum
+                m += g
+                p -= (cfg.lr * m).astype(np.float32)
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    quiet = not sys.stderr.isatty() or os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    return tqdm(total=total, desc=desc, disable=quiet, leave=False, unit="it")
+
+
+def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
+          shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train") -> TrainResult:
+    """Train ``net`` (its current weights are the starting point) on ``data``.
+
+    data: (x_train, y_train, x_val, y_val), x already shaped for the network.
+    masks: {layer: 0/1 float32 array like the weight}: pruned weights stay exactly zero.
+    shared: {layer: (codebook float32 (k,), codes int array like the weight)}: train the codebook
+    (k-means fine-tuning); such a layer needs a mask too when it is pruned.
+    seed: mini-batch order. Returns the trained copy with its early-stop record.
+    """
+    from threadpoolctl import threadpool_limits
+
+    check_trainable(net)
+    x_train, y_train, x_val, y_val = data
+    masks = {k: v.astype(np.float32) for k, v in (masks or {}).items()}
+    shared = dict(shared or {})
+    net = net.copy()
+    params = _params(net)
+    for name, (codebook, codes) in shared.items():
+        params[(name, "codebook")] = codebook.astype(np.float32, copy=True)
+    _apply(params, masks, shared)
+
+    n = len(y_train)
+    per_epoch = max(1, -(-n // cfg.batch_size))
+    total = per_epoch * cfg.epochs
+    eval_every = cfg.eval_every or per_epoch
+    rng = np.random.default_rng(seed)
+    opt = _Optimizer(cfg)
+    history, snapshots = [], {}
+    wanted = set(int(i) for i in snapshot_iterations)
+    best = (np.inf, 0, 0.0, None)
+    it = 0
+    # Single BLAS thread: the machine's cores are shared, and a fixed thread count keeps the
+    # floating-point summation order (hence the weights) identical run to run.
+    with threadpool_limits(limits=1), _progress(total, desc) as bar:
+        def record(iteration):
+            nonlocal best
+            if iteration in wanted:
+                snapshots[iteration] = _snapshot(params, net)
+            if iteration % eval_every == 0 or iteration == total:
+                loss, acc = evaluate(net, x_val, y_val, params)
+                history.append((iteration, loss, acc))
+                if loss < best[0]:
+                    best = (loss, iteration, acc, _snapshot(params, net) if cfg.restore_best else None)
+                bar.set_postfix(val_acc=f"{acc:.3f}", refresh=False)
+
+        record(0)
+        for _ in range(cfg.epochs):
+            order = rng.permutation(n)
+            for start in range(0, n, cfg.batch_size):
+                idx = order[start:start + cfg.batch_size]
+                logits, caches = forward(net, params, x_train[idx], train=True)
+                _, dlogits = softmax_cross_entropy(logits, y_train[idx])
+                grads = backward(net, params, caches, dlogits)
+                _shape_grads(grads, params, masks, shared, cfg.weight_decay)
+                opt.step(params, grads)
+                _apply(params, masks, shared)
+                it += 1
+                bar.update(1)
+                record(it)
+    final = best[3] if cfg.restore_best else _snapshot(params, net)
+    out = with_weights(net, final)
+    codebooks = {name: final[(name, "codebook")] for name in shared}
+    snapshots = {i: _by_layer(s, net) for i, s in snapshots.items()}
+    return TrainResult(net=out, iterations=it, best_iteration=best[1], val_loss=float(best[0]),
+                       val_accuracy=float(best[2]), history=history, snapshots=snapshots, codebooks=codebooks)
+
+
+def _snapshot(params: dict, net: Network) -> dict:
+    return {key: value.copy() for key, value in params.items()}
+
+
+def _by_layer(snapshot: dict, net: Network) -> dict:
+    """{(layer, kind): array} -> {layer: (weight, bias or None)}."""
+    return {lay.name: (snapshot[(lay.name, "weight")], snapshot.get((lay.name, "bias")))
+            for lay in net.weighted_layers}
+
+
+def _shape_grads(grads: dict, params: dict, masks: dict, shared: dict, weight_decay: float) -> None:
+    """Turn raw weight gradients into the gradients of what is trained: masked weights, or codebooks."""
+    for (name, kind) in list(grads):
+        if kind != "weight":
+            continue
+        g = grads[(name, "weight")]
+        if weight_decay:
+            g = g + weight_decay * params[(name, "weight")]
+        if name in masks:
+            g = g * masks[name]
+        if name in shared:
+            codebook, codes = shared[name]
+            keep = masks[name].astype(bool) if name in masks else np.ones(g.shape, bool)
+            # Deep Compression Eq. 3: a centroid's gradient is the sum of its weights' gradients.
+            grads[(name, "codebook")] = np.bincount(codes[keep].ravel(), weights=g[keep].ravel(),
+                                                    minlength=len(codebook)).astype(np.float32)
+            del grads[(name, "weight")]
+        else:
+            grads[(name, "weight")] = g.astype(np.float32, copy=False)
+
+
+def _apply(params: dict, masks: dict, shared: dict) -> None:
+    """Rebuild shared weights from their codebooks and zero every pruned weight, in place."""
+    for name, (_, codes) in shared.items():
+        params[(name, "weight")] = params[(name, "codebook")][codes].astype(np.float32)
+    for name, mask in masks.items():
+        params[(name, "weight")] *= mask
+
