@@ -88,6 +88,6 @@ def graph_macs(model: onnx.ModelProto, batch: int) -> list[int]:
             taps_h = sum(1 for y in range(oh) for i in range(kh) if 0 <= y * s[0] - p[0] + i * d[0] < h)
             taps_w = sum(1 for x in range(ow) for j in range(kw) if 0 <= x * s[1] - p[1] + j * d[1] < w)
             macs.append(batch * o * cg * taps_h * taps_w)
-        elif node.op_type in ("Gemm", "MatMul"):
-            macs.append(batch * shapes[node.input[0]][1] * shapes[node.output[0]][1])
+        elif node.op_type in ("Gemm", "MatMul"):  # the weight's shape: a Reshape before may hide the batch size
+            macs.append(batch * int(np.prod(shapes[node.input[1]])))
     return macs

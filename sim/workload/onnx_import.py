@@ -22,7 +22,11 @@ from .network import Layer, Network, Quant, conv_out_size
 
 SUPPORTED_OPS = ("Conv", "Gemm", "MatMul", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
                  "Flatten", "Reshape", "BatchNormalization", "Add", "Concat", "Softmax", "Identity", "Dropout",
-                 "QuantizeLinear", "DequantizeLinear")
+                 "QuantizeLinear", "DequantizeLinear", "Shape")
+# Shape of an activation gives this for the batch dimension. torch writes x.view(x.size(0), -1) as
+# Shape -> Gather -> Unsqueeze -> Concat -> Reshape; the constant chain carries the marker to the Reshape,
+# whose leading entry is the batch anyway. Negative, so it can never size a real allocation.
+BATCH_MARKER = -(2**40) + 1
 
 
 @dataclass
@@ -512,6 +516,12 @@ class _Builder:
             self._flatten(x)
         else:
             self._fail(f"Reshape of {list(x.shape)} to {sample} per sample is not supported; only flattening")
+
+    def _op_Shape(self, attrs: dict) -> None:
+        x = self._act(self.node.input[0])
+        full = np.array((BATCH_MARKER,) + x.shape, dtype=np.int64)
+        start, end = attrs.get("start", 0), attrs.get("end", len(full))
+        self.consts[self.node.output[0]] = full[start:end]
 
     def _op_Identity(self, attrs: dict) -> None:
         self._pass(self._act(self.node.input[0]))
