@@ -16,6 +16,8 @@ import numpy as np
 from ..hardware.energy import bits_of
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer, Network
+from .photonic import group_for as photonic_group_for
+from .photonic import photonic_layer_work, time_based_counts
 from .profile import LayerWork, WorkProfile
 from .result import LayerResult, RunResult
 
@@ -193,10 +195,8 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
 
 
 def photonic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool) -> LayerResult:
-    """First-fidelity photonic cost: vectors folded onto VDUs, devices charged per event."""
-    ph = hw.photonic
-    sp = ph.sparsity
-    cycle_ns = 1.0 / hw.clock_ghz
+    """First-fidelity photonic cost: ``photonic.photonic_layer_work`` (the same device model the
+    event model uses) plus DRAM at full bandwidth; compute and memory overlap."""
     memory_cycles = math.ceil((t.dram_read_bytes + t.dram_write_bytes) / dram_bytes_per_cycle(hw))
     if not layer.is_weighted:
         ops = lw.in_act_count if layer.kind != "flatten" else 0
@@ -206,73 +206,23 @@ def photonic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, 
         lr.add("activation_unit", "op", ops)
         charge_memory(lr, hw, t)
         return lr
-    vo = vector_ops(layer, lw, hw)
-    group = ph.fc_units if layer.kind == "fc" else ph.conv_units
-    # A VDU op is pipelined: its throughput is set by the slowest converter in the chain.
-    op_ns = max(ph.adc.latency_ns, ph.act_dac.latency_ns, ph.vcsel.latency_ns, ph.photodetector.latency_ns)
-    op_cycles = max(1, math.ceil(op_ns / cycle_ns))
-    rounds = ceil_div(vo.ops, group.count)
-    retune_cycles = math.ceil(ph.tuning.eo_latency_ns / cycle_ns) * ceil_div(vo.weight_loads, group.count * group.vector_width)
-    compute = rounds * op_cycles + retune_cycles
+    pw = photonic_layer_work(layer, lw, hw)
+    group = photonic_group_for(layer, hw)
     peak = group.count * group.vector_width
-    bound = max(ceil_div(vo.elements, peak) * op_cycles, memory_cycles)
-    lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles), bound_cycles=bound,
-                     compute_cycles=compute, memory_cycles=memory_cycles, macs_performed=vo.elements,
-                     peak_macs_per_cycle=max(1, peak // op_cycles))
-    lr.stalls["reprogramming"] = retune_cycles
-    lr.add("act_dac", "convert", vo.elements)
-    lr.add("weight_dac", "convert", vo.weight_loads)
-    lr.add("mrr", "eo_tune", vo.weight_loads)
-    lr.add("vcsel", "symbol", vo.vcsel_symbols)
-    lr.add("photodetector", "detect", vo.ops)
-    lr.add("adc", "convert", vo.ops)
-    if ph.tia is not None:
-        lr.add("tia", "sample", vo.ops)
-    lr.add("accumulator", "add", vo.ops)  # partial sums accumulated electronically
+    bound = max(ceil_div(pw.elements, peak) * pw.op_cycles, memory_cycles)
+    lr = LayerResult(layer.name, layer.kind, cycles=max(pw.cycles, memory_cycles), bound_cycles=bound,
+                     compute_cycles=pw.compute_cycles, memory_cycles=memory_cycles, macs_performed=pw.elements,
+                     peak_macs_per_cycle=pw.peak_elements_per_cycle)
+    lr.stalls["reprogramming"] = pw.reprogram_cycles
+    lr.stalls["dram_bandwidth"] = max(0, memory_cycles - pw.cycles)
+    lr.counts.update(pw.counts)
     charge_memory(lr, hw, t)
+    # The DACs read an operand code per conversion: charge the buffer reads beyond the one pass
+    # charge_memory counted (fc activations reused per unit, weights reloaded per sample).
+    mem = hw.memory
+    lr.add(mem.buffer_for("inputs").name, "read_bits", max(0, pw.act_read_bits - t.in_bits))
+    lr.add(mem.buffer_for("weights").name, "read_bits", max(0, pw.weight_read_bits - t.weight_bits))
     return lr
-
-
-@dataclass(frozen=True)
-class VectorOps:
-    ops: int  # VDU dot products (one pd + adc each)
-    elements: int  # vector elements driven (act dac conversions)
-    vcsel_symbols: int  # elements that emit light
-    weight_loads: int  # ring weight updates (weight dac + eo tune)
-
-
-def vector_ops(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> VectorOps:
-    """Fold a layer's dot products onto VDUs of the layer's type, applying SONIC's switches:
-    fc compression drops zero activations (and their weight columns); conv compression drops zero
-    weights (and their input elements); power gating darkens the VCSEL of any residual zero."""
-    ph = hw.photonic
-    sp = ph.sparsity
-    b = lw.batch
-    if layer.kind == "fc":
-        width = ph.fc_units.vector_width
-        out_f, in_f = layer.weight.shape
-        lengths = lw.in_nnz_per_sample if sp.fc_compression else np.full(b, in_f, dtype=np.int64)
-        chunks = np.ceil(lengths / width).astype(np.int64)
-        ops = int(out_f * chunks.sum())
-        elements = int(out_f * lengths.sum())
-        # Weights are reloaded for every (row, chunk) of every sample: the compressed column set
-        # changes with each sample's nonzero activations.
-        weight_loads = elements
-    else:
-        width = ph.conv_units.vector_width
-        positions = int(np.prod(layer.out_shape[1:]))
-        w = layer.weight.reshape(layer.weight.shape[0], -1)
-        k_len = np.count_nonzero(w, axis=1) if sp.conv_compression else np.full(w.shape[0], w.shape[1])
-        chunks = np.ceil(k_len / width).astype(np.int64)
-        ops = int(chunks.sum() * positions * b)
-        elements = int(k_len.sum() * positions * b)
-        # Kernels stay on their rings while every position of every sample streams past.
-        weight_loads = int(k_len.sum())
-    if sp.vcsel_power_gating:
-        symbols = lw.effectual_macs
-    else:
-        symbols = elements
-    return VectorOps(ops=ops, elements=elements, vcsel_symbols=int(symbols), weight_loads=int(weight_loads))
 
 
 def fused_flags(net: Network) -> list[bool]:
@@ -301,17 +251,10 @@ def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results)
 
 
-def ring_count(hw: HardwareConfig) -> int:
-    ph = hw.photonic
-    return (ph.conv_units.count * (ph.conv_units.vector_width + ph.broadband_mr_per_unit)
-            + ph.fc_units.count * (ph.fc_units.vector_width + ph.broadband_mr_per_unit))
-
-
 def add_time_based(results: list[LayerResult], hw: HardwareConfig) -> None:
-    """Static power, thermal ring holding and laser power, charged per layer x its cycles."""
+    """Static power (and, on photonic designs, ring holding, laser and TIAs) x each layer's cycles."""
     for lr in results:
-        lr.add("static", "cycles", lr.cycles)
         if hw.photonic is not None:
-            lr.add("mrr", "to_hold_ring_cycles", ring_count(hw) * lr.cycles)
-            if hw.photonic.optics.external_laser:
-                lr.add("laser", "on_cycles", lr.cycles)
+            lr.counts.update(time_based_counts(hw, lr.cycles))
+        else:
+            lr.add("static", "cycles", lr.cycles)

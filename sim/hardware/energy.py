@@ -119,9 +119,11 @@ def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
         e[("adc", "convert")] = ph.adc.energy_pj
         if ph.tia is not None:
             e[("tia", "sample")] = ph.tia.energy_pj
+            e[("tia", "on_unit_cycles")] = ph.tia.power_mw * cycle_ns  # biased all the time, per TIA
         t = ph.tuning
         # EO: power per nm of shift x mean shift x the tuning latency (uW x ns = 1e-3 pJ).
         e[("mrr", "eo_tune")] = t.eo_power_uw_per_nm * t.eo_shift_nm * t.eo_latency_ns * 1e-3
+        e[("input_mrr", "eo_tune")] = e[("mrr", "eo_tune")]  # activation-imprinting ring (mrr input mode)
         # TO: one calibration event per ring, and holding power per ring per cycle.
         e[("mrr", "to_calibrate")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * t.to_latency_ns
         e[("mrr", "to_hold_ring_cycles")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * cycle_ns

@@ -136,6 +136,9 @@ SCHEMA = Record(S.HardwareConfig, {
             "vcsel_power_gating": flag(True), "weight_clustering": flag(True),
         }, optional=True),
         "broadband_mr_per_unit": Field("int", 1, min=0),
+        "input_modulation": Field("choice", "vcsel", choices=("vcsel", "mrr"),
+                                  doc="vcsel: per-element VCSELs (SONIC); mrr: laser + EO input rings (CrossLight)"),
+        "adcs_per_unit": posint(default=1, doc="time-interleaved ADCs per unit output"),
     }, optional=True),
 })
 

@@ -164,6 +164,11 @@ class PhotonicSpec:
     sparsity: SparsitySpec
     tia: DeviceSpec | None = None
     broadband_mr_per_unit: int = 1  # batch-norm scaling ring per VDU (SONIC §IV.B)
+    # How activations reach the light: "vcsel" = one VCSEL per element, power-gated on zeros
+    # (SONIC); "mrr" = an external laser imprinted by one EO-tuned input ring per element, a VCSEL
+    # re-emitting each op's partial sum (CrossLight).
+    input_modulation: str = "vcsel"
+    adcs_per_unit: int = 1  # time-interleaved ADCs behind each PD: the op period is ADC latency / this
 
 
 @dataclass(frozen=True)
