@@ -1,0 +1,141 @@
+"""PNG plots of a sweep: the Pareto front, and each metric against each axis."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .execute import STATUS_OK
+from .pareto import feasible, pareto_front
+
+DEFAULT_METRICS = ("energy_per_inference_pj", "latency_s", "power_w", "fps_per_w", "accuracy",
+                   "weight_storage_bytes")
+LOG_SPAN = 100.0  # use a log axis when positive values span more than this factor
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")  # files only; never needs a display
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    """savefig to a temporary name, then rename: a kill never leaves a half-written PNG."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100, metadata={"Software": None})  # no version stamp: same sweep, same bytes
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _log_if_wide(ax, values: np.ndarray, which: str) -> None:
+    v = values[np.isfinite(values)]
+    if v.size and v.min() > 0 and v.max() / v.min() > LOG_SPAN:
+        (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+
+
+def metrics_of(df: pd.DataFrame, objectives: dict, constraints: dict) -> list[str]:
+    """Objectives, constrained columns, then the usual summary metrics, without all-empty ones."""
+    ordered = list(dict.fromkeys(list(objectives) + list(constraints) + list(DEFAULT_METRICS)))
+    ok = df[df["status"] == STATUS_OK]
+    return [m for m in ordered if m in ok and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+
+
+def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path) -> Path:
+    """Scatter of every finished point for each pair of objectives (grey: fails a constraint),
+    with the front in red; with one objective, the objective against the point number."""
+    plt = _pyplot()
+    ok = df[df["status"] == STATUS_OK]
+    fits = feasible(ok, constraints)
+    front = pareto_front(ok, objectives, constraints)
+    names = list(objectives)
+    pairs = list(combinations(names, 2))[:3] or [(None, names[0])]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(5.5 * len(pairs), 4.5), squeeze=False)
+    for ax, (xname, yname) in zip(axes[0], pairs):
+        def xs(frame):
+            return (np.arange(len(df))[df.index.get_indexer(frame.index)] if xname is None
+                    else pd.to_numeric(frame[xname], errors="coerce").to_numpy(float))
+
+        def ys(frame):
+            return pd.to_numeric(frame[yname], errors="coerce").to_numpy(float)
+
+        ax.scatter(xs(ok[~fits]), ys(ok[~fits]), s=12, c="0.75", label="fails a constraint")
+        ax.scatter(xs(ok[fits]), ys(ok[fits]), s=12, c="tab:blue", alpha=0.6, label="feasible")
+        fx, fy = xs(front), ys(front)
+        order = np.argsort(fx, kind="stable")
+        ax.plot(fx[order], fy[order], "-o", c="tab:red", ms=5, lw=1.2, label=f"Pareto front ({len(front)})")
+        ax.set_xlabel(f"{xname} ({objectives[xname]})" if xname else "point")
+        ax.set_ylabel(f"{yname} ({objectives[yname]})")
+        _log_if_wide(ax, xs(ok), "x")
+        _log_if_wide(ax, ys(ok), "y")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{len(ok)} finished points, {int(fits.sum())} feasible")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _axis_positions(values: pd.Series) -> tuple[np.ndarray, list | None]:
+    """Numeric axis values as they are; anything else as category positions (in first-seen order)."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(float), None
+    labels = list(dict.fromkeys(values.astype(str)))
+    return values.astype(str).map({v: i for i, v in enumerate(labels)}).to_numpy(float), labels
+
+
+def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path) -> Path:
+    """One panel per metric against ``axis``: every finished point, and the median per axis value."""
+    plt = _pyplot()
+    ok = df[df["status"] == STATUS_OK]
+    x, labels = _axis_positions(ok[axis])
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        y = pd.to_numeric(ok[metric], errors="coerce").to_numpy(float)
+        ax.scatter(x, y, s=10, alpha=0.5, c="tab:blue")
+        med = pd.Series(y).groupby(x).median()
+        ax.plot(med.index.to_numpy(), med.to_numpy(), "-", c="tab:red", lw=1.2, label="median")
+        ax.set_xlabel(axis)
+        ax.set_ylabel(metric)
+        if labels is not None:
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+        else:
+            _log_if_wide(ax, x, "x")
+        _log_if_wide(ax, y, "y")
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def axis_file_name(axis: str) -> str:
+    return "vs_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", axis) + ".png"
+
+
+def plot_sweep(df: pd.DataFrame, axes: list[str], objectives: dict, constraints: dict, out_dir: Path) -> list[Path]:
+    """pareto.png and one vs_<axis>.png per axis; nothing when no point finished."""
+    ok = df[df["status"] == STATUS_OK]
+    if ok.empty:
+        return []
+    files = [plot_pareto(df, objectives, constraints, out_dir / "pareto.png")]
+    metrics = metrics_of(df, objectives, constraints)
+    for axis in axes:
+        if metrics and ok[axis].notna().any():
+            files.append(plot_axis(df, axis, metrics, out_dir / axis_file_name(axis)))
+    return files

@@ -1,0 +1,234 @@
+"""Run a sweep: expand the spec, skip finished points, evaluate the rest on a local process pool,
+in-process, or on a Dask cluster, append each finished chunk to sweep.csv, then write the reports.
+
+Work goes out in chunks of points that share one execution (same compression, batch and seed), so
+a worker's execution cache is hit by every point of a chunk and a chunk's rows cost one fsync.
+At most ``IN_FLIGHT_PER_WORKER`` chunks per worker are outstanding: that bounds what a kill loses.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError, SimulationError
+from ..report.write import write_csv
+from .execute import STATUS_ERROR, columns, evaluate_chunk
+from .expand import Point, execution_key, expand
+from .pareto import feasible, pareto_front
+from .plots import plot_sweep
+from .spec import SweepSpec
+from .store import SWEEP_CSV, SweepStore
+
+MAX_CHUNK_POINTS = 50
+IN_FLIGHT_PER_WORKER = 2
+
+
+@dataclass
+class SweepOutcome:
+    """What one invocation did. ``remaining`` > 0 when ``limit`` stopped it early."""
+
+    out_dir: Path
+    points: int
+    already_done: int
+    computed: int
+    errors: int
+    remaining: int
+    feasible: int
+    pareto: int
+    elapsed_s: float
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def points_per_minute(self) -> float:
+        return 60.0 * self.computed / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+
+
+def default_workers() -> int:
+    """Cores this process may use (respects CPU affinity, e.g. in containers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def make_chunks(spec: SweepSpec, points: list[Point], workers: int, max_points: int = MAX_CHUNK_POINTS) -> list[list[Point]]:
+    """Points grouped by execution key (first-seen order, index order within), cut into chunks
+    small enough that every worker gets several."""
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(execution_key(spec, p.values), []).append(p)
+    size = max(1, min(max_points, -(-len(points) // (4 * max(1, workers)))))
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+class _Inline:
+    """Evaluate chunks in this process (one worker: no pickling, no process start-up)."""
+
+    workers = 1
+
+    def submit(self, spec, chunk):
+        fut = cf.Future()
+        fut.set_result(evaluate_chunk(spec, chunk))
+        return fut
+
+    def wait(self, futures):
+        return set(futures), set()
+
+    def result(self, fut):
+        return fut.result()
+
+    def close(self, cancel: bool = False):
+        pass
+
+
+class _LocalPool:
+    """A process pool on this machine."""
+
+    def __init__(self, workers: int):
+        # fork starts workers with sim already imported (fast); but forking a process that runs
+        # other threads (a Dask client, say) can deadlock the child, so then use a fork server.
+        method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
+            else "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self.workers = workers
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+    def submit(self, spec, chunk):
+        return self.pool.submit(evaluate_chunk, spec, chunk)
+
+    def wait(self, futures):
+        done, pending = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return done, pending
+
+    def result(self, fut):
+        try:
+            return fut.result()
+        except cf.process.BrokenProcessPool:
+            raise SimulationError("a sweep worker process died (out of memory?); finished points are saved in "
+                                  "sweep.csv, rerun to resume") from None
+
+    def close(self, cancel: bool = False):
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class _Dask:
+    """A Dask distributed cluster at ``address`` (or an existing ``distributed.Client``)."""
+
+    def __init__(self, scheduler):
+        try:
+            import distributed
+        except ImportError:
+            raise ConfigError("--scheduler", "needs the dask[distributed] package; pip install 'dask[distributed]'") from None
+        self._distributed = distributed
+        if isinstance(scheduler, distributed.Client):
+            self.client, self._own = scheduler, False
+        else:
+            try:
+                self.client, self._own = distributed.Client(scheduler, timeout="20s"), True
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError("--scheduler", f"cannot connect to a Dask scheduler at {scheduler!r} ({exc})") from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        self._spec = None
+
+    def submit(self, spec, chunk):
+        if self._spec is None:  # send the spec once; each task then carries only its points
+            self._spec = self.client.scatter(spec, broadcast=True)
+        return self.client.submit(evaluate_chunk, self._spec, chunk, pure=False)
+
+    def wait(self, futures):
+        res = self._distributed.wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(res.done), set(res.not_done)
+
+    def result(self, fut):
+        return fut.result()
+
+    def close(self, cancel: bool = False):
+        if self._own:
+            self.client.close()
+
+
+def _backend(workers: int, scheduler):
+    if scheduler is not None:
+        return _Dask(scheduler)
+    return _Inline() if workers == 1 else _LocalPool(workers)
+
+
+def _progress(total: int, initial: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+    # tqdm's default bar shows rate (pt/s) and ETA; no monitor thread, so forked workers stay safe
+    tqdm.monitor_interval = 0
+    return tqdm(total=total, initial=initial, desc=desc, unit="pt", smoothing=0.1, mininterval=0.5,
+                disable=not enabled, file=sys.stderr, dynamic_ncols=True)
+
+
+def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None = None, scheduler=None,
+              limit: int | None = None, progress: bool = True) -> SweepOutcome:
+    """Evaluate every unfinished point of ``spec`` and write the sweep's reports into ``out_dir``.
+
+    workers: local processes (default: all cores; 1 runs in this process). scheduler: a Dask
+    scheduler address (or ``distributed.Client``) to run on instead. limit: evaluate at most this
+    many new points now (the rest on a later run).
+    """
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers", f"must be an integer >= 1; got {workers}")
+    if limit is not None and limit < 0:
+        raise ConfigError("--limit", f"must be an integer >= 0; got {limit}")
+    start = time.perf_counter()
+    points = expand(spec)
+    order = {p.point_id: p.index for p in points}
+    by_index = {p.index: p for p in points}
+    out = Path(out_dir)
+    with SweepStore(out, columns(spec), set(order)) as store:
+        done_before = len(store.rows)
+        todo = [p for p in points if p.point_id not in store.rows]
+        if limit is not None:
+            todo = todo[:limit]
+        computed = 0
+        if todo:
+            backend = _backend(workers or default_workers(), scheduler)
+            chunks = make_chunks(spec, todo, backend.workers)
+            bar = _progress(len(points), done_before, spec.name, progress)
+            cancel = True
+            try:
+                queue, running = list(reversed(chunks)), set()
+                while queue or running:
+                    while queue and len(running) < IN_FLIGHT_PER_WORKER * backend.workers:
+                        running.add(backend.submit(spec, queue.pop()))
+                    done, running = backend.wait(running)
+                    for fut in done:
+                        rows = backend.result(fut)
+                        store.record([(by_index[i].point_id, line) for i, line in rows])
+                        computed += len(rows)
+                        bar.update(len(rows))
+                cancel = False
+            finally:
+                bar.close()
+                backend.close(cancel=cancel)
+        store.finalize(order)
+        rows = dict(store.rows)
+    df = read_sweep(out / SWEEP_CSV)
+    files = [out / SWEEP_CSV] + write_reports(df, spec, out)
+    front = pareto_front(df, spec.objectives, spec.constraints)
+    return SweepOutcome(out, len(points), done_before, computed,
+                        errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - len(rows),
+                        feasible=int(feasible(df, spec.constraints).sum()), pareto=len(front),
+                        elapsed_s=time.perf_counter() - start, files=files)
+
+
+def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
+    """sweep.csv as a DataFrame; point ids stay strings (a hex id like 123e4 is not a number)."""
+    return pd.read_csv(path, dtype={"point_id": str, "status": str, "error": str}, keep_default_na=True)
+
+
+def write_reports(df: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
+    """pareto.csv and the PNG plots, from the rows of sweep.csv."""
+    front = pareto_front(df, spec.objectives, spec.constraints)
+    write_csv(front, out / "pareto.csv")
+    return [out / "pareto.csv"] + plot_sweep(df, spec.axes, spec.objectives, spec.constraints, out)
