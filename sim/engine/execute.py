@@ -1,0 +1,329 @@
+"""Execute a network with the numba kernels: outputs and a WorkProfile in one pass per layer.
+
+Same semantics as ``reference.execute_reference`` (same graph walk, same first ten counters);
+the kernels in ``sim.kernels`` do the fc, conv and pooling arithmetic and count as they go.
+Cheap elementwise layers (relu, softmax, add, ...) stay numpy.
+
+Weight encodings, picked per layer from ``Layer.quant``:
+
+- ``None``: float32 words.
+- ``kmeans``: uint8 (uint16 above 8 bits) codes, decoded through the float32 codebook per
+  stored weight read (``codebook_lookups``).
+- ``linear`` / ``binary``: int8 ``qvalues``. By default activations stay float32: the kernel
+  accumulates ``q * x`` in float32 and the output row is multiplied by its scale once, so the
+  output is allclose to the reference on the dequantized weights. With ``quantize_acts=True``
+  the integer path runs instead: the layer's input is quantized per tensor to int8
+  (symmetric, ``x_scale = max|x| / 127``, round to nearest), products accumulate in int32, and
+  the output is requantized to float32 as ``acc * (w_scale[row] * x_scale) + bias`` (the next
+  layer quantizes its own input again). Small activations may round to zero, so the counts can
+  then differ from the reference's.
+
+Dataflow counters (LayerWork's last five), as each kernel really reads its format:
+
+=================  ======================  ===================  ==========================
+counter            fc CSR (row-parallel)   fc CSC (EIE)         conv (sparse direct)
+=================  ======================  ===================  ==========================
+weight_words_read  nnz (batch 1: once;     stored weights of    nnz per sample
+                   batched: once per call, nonzero columns,
+                   used for every sample)  per sample
+index_words_read   nnz column indices +    one row index per    nnz offsets + 2 channel
+                   row pointers (batched:  weight read + 2      pointers per sample and
+                   a pointer per row and   column pointers per  output channel
+                   column block + 1)       broadcast and part
+act_reads          nnz per sample (zeros   every input, once    nnz x OH x OW per sample
+                   are read and            per sample (the
+                   multiplied)             zero test)
+psum_writes        batch 1: one per row    one per weight read  nnz x OH x OW per sample
+                   (register accumulator); (scatter into the    (accumulator plane in L1)
+                   batched: one per MAC    row's accumulator)
+                   (accumulator row in L1)
+codebook_lookups   weight_words_read for k-means layers, else 0 (same for all three)
+=================  ======================  ===================  ==========================
+
+Pooling counts its in-bounds window reads as ``act_reads``; elementwise layers read each input
+element once. Converted weights are cached per layer object (see ``_cached``), so repeated calls
+do not rebuild them; a layer whose ``weight`` or ``quant`` object is replaced is re-converted
+(arrays changed in place are not detected).
+"""
+from __future__ import annotations
+
+import weakref
+
+import numba
+import numpy as np
+
+from ..kernels import formats
+from ..kernels.conv import conv_sparse
+from ..kernels.csc import csc_pe_work, csc_spmv
+from ..kernels.csr import csr_matmul, csr_matvec
+from ..kernels.pool import pool2d
+from ..workload.network import Layer, Network
+from .profile import LayerWork, WorkProfile
+from .reference import run_layers
+
+FC_DATAFLOWS = ("csr", "csc")
+L2_BUDGET_BYTES = 256 * 1024  # activation block the batched CSR kernel keeps in cache
+_EMPTY_CODEBOOK = np.zeros(0, dtype=np.float32)
+_CACHE: dict[tuple, tuple] = {}
+
+
+def _cached(layer: Layer, form: tuple, build):
+    """Converted weights of ``layer`` in layout ``form``, built once per (layer, weights)."""
+    key = (id(layer),) + form
+    hit = _CACHE.get(key)
+    if hit is not None:
+        ref, weight, quant, value = hit
+        if ref() is layer and weight is layer.weight and quant is layer.quant:
+            return value
+    value = build()
+    _CACHE[key] = (weakref.ref(layer, lambda _: _CACHE.pop(key, None)), layer.weight, layer.quant, value)
+    return value
+
+
+def _words(layer: Layer):
+    """(mask, words, codebook, row_scale or None) of a weighted layer (see the module docstring)."""
+    w = layer.weight
+    mask = w != 0
+    q = layer.quant
+    if q is not None and q.kind == "kmeans" and q.codes is not None and q.codebook is not None:
+        codes = q.codes.astype(np.uint8 if q.bits <= 8 else np.uint16)
+        return mask, codes, np.ascontiguousarray(q.codebook, dtype=np.float32), None
+    if q is not None and q.kind in ("linear", "binary") and q.qvalues is not None and q.scale is not None:
+        scale = np.broadcast_to(np.asarray(q.scale, dtype=np.float32).ravel(), (w.shape[0],)).copy()
+        return mask, q.qvalues.astype(np.int8), _EMPTY_CODEBOOK, scale
+    return mask, w.astype(np.float32), _EMPTY_CODEBOOK, None
+
+
+def _is_integer(layer: Layer, quantize_acts: bool) -> bool:
+    q = layer.quant
+    return bool(quantize_acts and q is not None and q.kind in ("linear", "binary") and q.qvalues is not None)
+
+
+def quantize_per_tensor(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Symmetric int8 activations: (round(x / s) clipped to +-127, s = max|x| / 127, or 1 for x == 0)."""
+    amax = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = amax / 127.0 if amax > 0 else 1.0
+    return np.clip(np.rint(x / scale), -127, 127).astype(np.int8), scale
+
+
+def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int, quantize_acts: bool):
+    batch = x.shape[0]
+    x2 = np.ascontiguousarray(x.reshape(batch, -1), dtype=np.float32)
+    n_rows, n_in = layer.weight.shape
+    integer = _is_integer(layer, quantize_acts)
+    mask, words, codebook, row_scale = _cached(layer, ("words",), lambda: _words(layer))
+    nnz = int(np.count_nonzero(mask)) if mask.size else 0
+    x_scale = 1.0
+    if integer:
+        x2, x_scale = quantize_per_tensor(x2)
+    acc_dtype = np.int32 if integer else np.float32
+    if fc_dataflow == "csc":
+        n_parts = max(1, numba.get_num_threads())
+        partptr, rows, values = _cached(layer, ("csc", n_parts), lambda: formats.csc_from_dense(mask, words, n_parts))
+        out = np.empty((batch, n_rows), dtype=acc_dtype)
+        work = np.empty(n_rows, dtype=np.int64)
+        eff = int(csc_spmv(partptr, rows, values, codebook, x2, out, work))
+        broadcasts = int(np.count_nonzero(x2))
+        lw.weight_words_read = eff
+        lw.index_words_read = eff + 2 * broadcasts * n_parts
+        lw.act_reads = x2.size
+        lw.psum_writes = eff
+        lw.pe_work = eie_pe_work(layer, x2, n_pes).sum(axis=0)
+    else:
+        indptr, indices, values = _cached(layer, ("csr",), lambda: formats.csr_from_dense(mask, words))
+        work = np.empty(n_rows, dtype=np.int64)
+        if batch == 1:
+            out1 = np.empty(n_rows, dtype=acc_dtype)
+            eff = int(csr_matvec(indptr, indices, values, codebook, x2[0], out1, work))
+            out = out1[None, :]
+            lw.weight_words_read = nnz
+            lw.index_words_read = nnz + n_rows + 1
+            lw.psum_writes = n_rows
+        else:
+            block_cols = _block_cols(batch)
+            blkptr = _cached(layer, ("csr-blocks", block_cols),
+                             lambda: formats.csr_block_pointers(indptr, indices, n_in, block_cols))
+            outT = np.empty((n_rows, batch), dtype=acc_dtype)
+            eff = int(csr_matmul(blkptr, indices, values, codebook, np.ascontiguousarray(x2.T), outT, work))
+            out = outT.T
+            lw.weight_words_read = nnz
+            lw.index_words_read = nnz + blkptr.size
+            lw.psum_writes = nnz * batch
+        lw.act_reads = nnz * batch
+    lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
+    y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1))
+    _mac_counts(lw, layer, batch * n_rows * n_in, nnz * batch, eff, work)
+    return y
+
+
+def _block_cols(batch: int) -> int:
+    """Column block of the batched CSR kernel: a power of two whose (block x batch) float32
+    activations fit ``L2_BUDGET_BYTES``."""
+    cols = max(64, L2_BUDGET_BYTES // (4 * batch))
+    return 1 << (cols.bit_length() - 1)
+
+
+def _finish(out, row_scale, x_scale, integer, bias, shape):
+    """Accumulators -> float32 outputs: per-row weight scale, activation scale, bias."""
+    y = out.astype(np.float32)
+    if row_scale is not None:
+        scale = row_scale * np.float32(x_scale) if integer else row_scale
+        y *= scale.reshape(shape)
+    if bias is not None:
+        y += bias.reshape(shape)
+    return y
+
+
+def _mac_counts(lw: LayerWork, layer: Layer, macs: int, stored_macs: int, eff: int, out_work: np.ndarray):
+    """The reference's MAC counters from the kernel's counts: ``stored_macs`` are MACs of stored
+    (nonzero) weights on real (non-padding) activations."""
+    lw.macs = int(macs)
+    lw.effectual_macs = int(eff)
+    lw.skipped_zero_weight = int(macs - stored_macs)
+    lw.skipped_zero_act = int(stored_macs - eff)
+    lw.weight_count = layer.weight_count
+    lw.weight_nnz = layer.weight_nnz
+    lw.out_work = np.asarray(out_work, dtype=np.int64)
+
+
+def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
+    batch = x.shape[0]
+    p, s = layer.padding, layer.stride
+    out_c, oh, ow = layer.out_shape
+    integer = _is_integer(layer, quantize_acts)
+    mask, words, codebook, row_scale = _cached(layer, ("words",), lambda: _words(layer))
+    ptr, offsets, values = _cached(layer, ("conv",), lambda: formats.conv_from_dense(
+        mask, words, layer.in_shape, layer.groups, layer.dilation, p))
+    x_scale = 1.0
+    xin = np.ascontiguousarray(x, dtype=np.float32)
+    if integer:
+        xin, x_scale = quantize_per_tensor(xin)
+    xp = np.pad(xin, ((0, 0), (0, 0), (p, p), (p, p))) if p else xin
+    out = np.empty((batch, out_c, oh, ow), dtype=np.int32 if integer else np.float32)
+    work = np.empty((batch, out_c, 2), dtype=np.int64)
+    eff = int(conv_sparse(ptr, offsets, values, codebook, xp, s, p, out, work))
+    nnz = int(values.shape[0])
+    positions = oh * ow * batch
+    lw.weight_words_read = nnz * batch
+    lw.index_words_read = nnz * batch + 2 * out_c * batch
+    lw.act_reads = nnz * positions
+    lw.psum_writes = nnz * positions
+    lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
+    y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
+    macs = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)
+    _mac_counts(lw, layer, macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0))
+    return y
+
+
+def _window_positions(layer: Layer) -> int:
+    """Sum over kernel taps (kh, kw) of the output positions whose input cell is not padding."""
+    _, h, w = layer.in_shape
+    _, oh, ow = layer.out_shape
+    s, p, d, k = layer.stride, layer.padding, layer.dilation, layer.kernel_size
+    taps = np.arange(k) * d
+    oy = np.arange(oh) * s - p
+    ox = np.arange(ow) * s - p
+    vy = ((oy[None, :] + taps[:, None] >= 0) & (oy[None, :] + taps[:, None] < h)).sum(axis=1)
+    vx = ((ox[None, :] + taps[:, None] >= 0) & (ox[None, :] + taps[:, None] < w)).sum(axis=1)
+    return int(vy.sum() * vx.sum())
+
+
+def eie_pe_work(layer: Layer, x: np.ndarray, n_pes: int) -> np.ndarray:
+    """Effectual MACs per PE and sample of an fc layer on an EIE-style column broadcast.
+
+    Output rows are interleaved over ``n_pes`` PEs (row r on PE r mod n_pes); each nonzero
+    activation x[b, c] gives PE p the stored weights of column c in its rows.
+
+    Parameters
+    ----------
+    layer : an fc layer.
+    x : (batch, n_in) or (n_in,) input activations (any shape that flattens per sample).
+    n_pes : number of PEs (>= 1).
+
+    Returns
+    -------
+    (batch, n_pes) int64 effectual MACs.
+    """
+    if layer.kind != "fc":
+        raise ValueError(f"eie_pe_work needs an fc layer; {layer.name!r} is {layer.kind}")
+    if n_pes < 1:
+        raise ValueError(f"n_pes must be >= 1; got {n_pes}")
+    x2 = np.asarray(x)
+    x2 = x2.reshape(1, -1) if x2.ndim == 1 else x2.reshape(x2.shape[0], -1)
+    col_pe = _cached(layer, ("col-pe", n_pes), lambda: formats.column_pe_counts(layer.weight != 0, n_pes))
+    pe_work = np.empty((x2.shape[0], n_pes), dtype=np.int64)
+    csc_pe_work(col_pe, np.ascontiguousarray(x2), pe_work)
+    return pe_work
+
+
+def _pool(layer: Layer, x: np.ndarray, lw: LayerWork) -> np.ndarray:
+    out = np.empty((x.shape[0],) + tuple(layer.out_shape), dtype=np.float32)
+    lw.act_reads = int(pool2d(np.ascontiguousarray(x, dtype=np.float32), layer.kernel_size, layer.stride,
+                              layer.padding, layer.kind == "maxpool", out))
+    return out
+
+
+def _elementwise(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
+    x = xs[0]
+    kind = layer.kind
+    if kind == "global_avgpool":
+        return x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+    if kind == "relu":
+        return np.maximum(x, 0)
+    if kind == "relu6":
+        return np.clip(x, 0, 6)
+    if kind == "softmax":
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if kind == "flatten":
+        return x.reshape(x.shape[0], -1)
+    if kind == "add":
+        return sum(xs[1:], xs[0])
+    if kind == "concat":
+        return np.concatenate(xs, axis=1)
+    raise ValueError(f"layer {layer.name!r}: unknown kind {kind!r}")
+
+
+def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", n_pes: int = 1,
+                  quantize_acts: bool = False) -> tuple[np.ndarray, LayerWork]:
+    """Output and LayerWork of one layer for its input tensors (batch first)."""
+    x = xs[0]
+    batch = x.shape[0]
+    lw = LayerWork(name=layer.name, kind=layer.kind, batch=batch,
+                   in_act_count=int(sum(t.size for t in xs)),
+                   in_act_nnz=int(sum(np.count_nonzero(t) for t in xs)))
+    lw.in_nnz_per_sample = np.count_nonzero(x.reshape(batch, -1), axis=1).astype(np.int64)
+    if layer.kind == "fc":
+        y = _fc(layer, x, lw, fc_dataflow, n_pes, quantize_acts)
+    elif layer.kind == "conv2d":
+        y = _conv(layer, x, lw, quantize_acts)
+    elif layer.kind in ("maxpool", "avgpool"):
+        y = _pool(layer, x, lw)
+    else:
+        y = _elementwise(layer, xs)
+        lw.act_reads = lw.in_act_count
+    lw.out_act_count = int(y.size)
+    lw.out_act_nnz = int(np.count_nonzero(y))
+    return y, lw
+
+
+def execute(net: Network, inputs, fc_dataflow: str = "csr", n_pes: int = 1,
+            quantize_acts: bool = False) -> tuple[np.ndarray, WorkProfile]:
+    """Run ``net`` on ``inputs`` with the numba kernels; return outputs and the WorkProfile.
+
+    Parameters
+    ----------
+    net : the network; independent-layer networks take a list of inputs, one per layer.
+    inputs : (batch, *net.input_shape) array (float32 preferred).
+    fc_dataflow : "csr" (row-parallel, output-stationary) or "csc" (EIE column broadcast; also
+        fills ``LayerWork.pe_work`` of fc layers for ``n_pes`` interleaved PEs).
+    n_pes : PEs of the EIE-style dataflow (only with ``fc_dataflow="csc"``).
+    quantize_acts : run linear / binary layers on int8 activations (see the module docstring).
+    """
+    if fc_dataflow not in FC_DATAFLOWS:
+        raise ValueError(f"fc_dataflow must be one of {FC_DATAFLOWS}; got {fc_dataflow!r}")
+
+    def step(layer, xs):
+        return execute_layer(layer, xs, fc_dataflow, n_pes, quantize_acts)
+
+    return run_layers(net, inputs, step)

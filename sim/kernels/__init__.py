@@ -1,0 +1,13 @@
+"""Numba kernels: compute a layer and count its work in one pass.
+
+Every kernel is a module-level ``@njit(cache=True)`` function over arrays and scalars that fills a
+preallocated output and its counters; the wrappers in ``sim.engine.execute`` unpack layers,
+convert weights once (``formats``) and allocate. Modules, one per format or dataflow:
+
+- ``arith``: dtype-dispatched decode / multiply-accumulate helpers shared by the kernels.
+- ``formats``: dense weights -> CSR (uint16 column indices), CSC, sparse-conv offsets (numpy only).
+- ``csr``: fc, CSR row-parallel (output-stationary), batch 1 and batched.
+- ``csc``: fc, EIE-style CSC column broadcast, skipping zero activations, per-PE work.
+- ``conv``: sparse-weight direct convolution with stride, padding, groups, dilation.
+- ``pool``: max / average pooling with padding.
+"""
