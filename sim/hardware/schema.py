@@ -169,10 +169,11 @@ def _type_ok(f: Field, value) -> str | None:
         return f"must be an integer{_range_text(f)}; got {value!r}"
     if t == "number" and not is_num:
         return f"must be a number{_range_text(f)}{_unit_text(f)}; got {value!r}"
+    what = "an integer " if t == "int" else ""
     if f.min is not None and (value <= f.min if f.exclusive_min else value < f.min):
-        return f"must be {'>' if f.exclusive_min else '>='} {f.min:g}{_unit_text(f)}; got {value!r}"
+        return f"must be {what}{'>' if f.exclusive_min else '>='} {f.min:g}{_unit_text(f)}; got {value!r}"
     if f.max is not None and value > f.max:
-        return f"must be <= {f.max:g}{_unit_text(f)}; got {value!r}"
+        return f"must be {what}<= {f.max:g}{_unit_text(f)}; got {value!r}"
     return None
 
 

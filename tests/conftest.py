@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def root():
+    return ROOT
+
+
+@pytest.fixture
+def tiny_network():
+    """A small conv + fc network with synthetic sparse weights (built through the real loader)."""
+    from sim.workload.load import network_from_dict
+    spec = {
+        "version": 1, "name": "tiny", "input_shape": [2, 8, 8], "input_density": 0.6, "seed": 3,
+        "layers": [
+            {"name": "conv1", "type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "weight_density": 0.5},
+            {"name": "relu1", "type": "relu"},
+            {"name": "pool1", "type": "maxpool", "kernel_size": 2},
+            {"name": "flatten", "type": "flatten"},
+            {"name": "fc1", "type": "fc", "out_features": 10, "weight_density": 0.3},
+        ],
+    }
+    return network_from_dict(spec, "tiny.yaml")
+
+
+@pytest.fixture(params=["sonic", "crosslight", "eie", "systolic"])
+def hw(request):
+    from sim.hardware import load_hardware
+    return load_hardware(ROOT / "hwconfigs" / f"{request.param}.yaml")
