@@ -116,6 +116,16 @@ def weights_fit_on_chip(net: Network, hw: HardwareConfig) -> bool:
     return need <= _capacity_bits(hw.memory.buffer_for("weights"), hw)
 
 
+def weights_on_chip(net: Network, hw: HardwareConfig) -> list[bool]:
+    """Per layer: are its weights resident on chip? An independent-layer network is a set of
+    separate benchmarks (EIE Table III), each loaded on its own, so each layer must fit alone;
+    otherwise the whole network must fit at once."""
+    if not net.independent:
+        return [weights_fit_on_chip(net, hw)] * len(net.layers)
+    cap = _capacity_bits(hw.memory.buffer_for("weights"), hw)
+    return [hw.memory.weights_resident and weight_storage_bits(lay, hw) <= cap for lay in net.layers]
+
+
 def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
     """MACs an electronic array really spends cycles on."""
     pe = hw.pe_array
@@ -237,14 +247,14 @@ def fused_flags(net: Network) -> list[bool]:
 
 def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
     """First-fidelity cost of a whole run."""
-    on_chip = weights_fit_on_chip(net, hw)
+    on_chip = weights_on_chip(net, hw)
     results = []
     fused = fused_flags(net)
     n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        t = layer_traffic(layer, lw, hw, first, last, on_chip)
+        t = layer_traffic(layer, lw, hw, first, last, on_chip[i])
         fn = photonic_layer if hw.kind == "photonic" else electronic_layer
         results.append(fn(layer, lw, hw, t, fused[i]))
     add_time_based(results, hw)

@@ -29,6 +29,10 @@ class LayerResult:
     macs_performed: int = 0  # MAC (or optical element) slots the hardware really used
     peak_macs_per_cycle: int = 1
     events: int = 0  # SimPy events simulated for this layer (0 for analytical)
+    # Event model only: busy intervals (component, start_cycle, end_cycle, label) for the timeline,
+    # and a one-line description of how the mapper tiled the layer.
+    intervals: list = field(default_factory=list)
+    mapping: str = ""
 
     def add(self, component: str, action: str, n) -> None:
         if n:

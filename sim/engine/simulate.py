@@ -1,0 +1,175 @@
+"""The SimPy event model: tiles move through DRAM and SRAM and compute on PE groups.
+
+Per layer (layers are separated by a barrier: the next layer starts when this one's last
+write-back lands), three kinds of process run in one environment whose clock counts core cycles:
+
+- ``load_tiles``: for each tile in order, takes one of ``PREFETCH_TILES`` slots (double
+  buffering: the next tile loads while this one computes), reserves space in its buffers (a
+  ``simpy.Container`` of bytes) and moves its bytes over the shared DRAM channels while holding
+  a buffer port (``buffers.py``).
+- ``compute_tiles``: waits for a tile's data, reserves write-back space, reprograms weights
+  (events that cannot overlap compute), then starts one timeout per PE group: the tile ends when
+  its slowest group ends. It then frees the tile's buffer space and slot and starts the tile's
+  write-back.
+- ``write_back``: moves a tile's outputs back to DRAM over the same channels, then frees space.
+
+Stall cycles by cause, measured on the compute process's own timeline (so they never exceed the
+layer's cycles): ``dram_bandwidth`` (waiting for a load, and the final write-back tail),
+``buffer_full`` (waiting because a buffer had no free space), ``load_imbalance`` (slowest PE
+group beyond the tile's balanced time), ``reprogramming`` (weight retuning).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import simpy
+
+from ..hardware.spec import HardwareConfig
+from ..workload.network import Network
+from .buffers import CountingEnvironment, Dram, make_buffers
+from .cost import fused_flags, weights_on_chip
+from .photonic import time_based_counts
+from .profile import WorkProfile
+from .result import LayerResult, RunResult
+from .tiling import PREFETCH_TILES, LayerSchedule, Tile, layer_io, map_layer
+
+MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more become one "pe_array" row
+
+
+def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
+    """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts."""
+    on_chip = weights_on_chip(net, hw)
+    fused = fused_flags(net)
+    n = len(net.layers)
+    results = []
+    for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
+        first = i == 0 or net.independent
+        last = i == n - 1 or net.independent
+        io = layer_io(layer, lw, hw, first, last, on_chip[i])
+        sched = map_layer(layer, lw, hw, io, fused[i])
+        lr = simulate_layer(sched, hw)
+        lr.counts.update(time_based_counts(hw, lr.cycles))
+        results.append(lr)
+    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results)
+
+
+def simulate_layer(sched: LayerSchedule, hw: HardwareConfig) -> LayerResult:
+    """Run one layer's tiles through SimPy; cycles = when the last tile's write-back lands."""
+    floor = sched.floor
+    lr = LayerResult(sched.name, sched.kind, cycles=0, bound_cycles=floor.bound_cycles,
+                     compute_cycles=floor.compute_cycles, memory_cycles=floor.memory_cycles,
+                     macs_performed=floor.macs_performed, peak_macs_per_cycle=floor.peak_macs_per_cycle,
+                     mapping=sched.mapping)
+    env = CountingEnvironment()
+
+    def record(component, start, end, label):
+        if end > start:
+            lr.intervals.append((component, int(start), int(end), label))
+
+    run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record)
+    lr.counts.update(sched.counts)
+    lr.cycles = int(env.now)
+    lr.events = env.events_processed
+    lr.dram_bytes = sched.dram_bytes
+    lr.sram_bytes = sram_bytes(lr.counts, hw)
+    return lr
+
+
+def sram_bytes(counts: Counter, hw: HardwareConfig) -> int:
+    names = {b.name for b in hw.memory.buffers}
+    bits = sum(n for (comp, action), n in counts.items() if comp in names)
+    return -(-int(bits) // 8)
+
+
+def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: dict, lr: LayerResult, record) -> None:
+    """Run the load / compute / write-back processes of ``tiles`` to completion (module docstring)."""
+    n = len(tiles)
+    loaded = [env.event() for _ in range(n)]
+    space_wait = [0] * n  # cycles each tile's loads waited for buffer space
+    slots = simpy.Resource(env, capacity=PREFETCH_TILES)
+    held = [None] * n
+    writes = []
+
+    def move(buf_name, nbytes, label, to_dram):
+        buf = buffers[buf_name]
+        yield env.all_of([env.process(dram.transfer(nbytes, label)), env.process(buf.access(nbytes, label))])
+        if to_dram:
+            lr.add(buf_name, "read_bits", 8 * nbytes)
+            lr.add("dram", "write_bits", 8 * nbytes)
+        else:
+            lr.add("dram", "read_bits", 8 * nbytes)
+            lr.add(buf_name, "write_bits", 8 * nbytes)
+
+    def load_tiles():
+        for i, tile in enumerate(tiles):
+            held[i] = slots.request()
+            yield held[i]
+            start = env.now
+            for buf_name, nbytes in tile.loads:
+                yield buffers[buf_name].reserve(nbytes)
+            space_wait[i] = env.now - start
+            moves = [env.process(move(b, nb, f"load {tile.label}", False)) for b, nb in tile.loads]
+            if moves:
+                yield env.all_of(moves)
+                env.process(land(loaded[i]))  # the next request goes out while this one is in flight
+            else:
+                loaded[i].succeed()
+
+    def land(event):
+        yield env.timeout(dram.latency_cycles)
+        event.succeed()
+
+    def write_back(tile):
+        yield env.all_of([env.process(move(b, nb, f"store {tile.label}", True)) for b, nb in tile.stores])
+        yield env.timeout(dram.latency_cycles)
+        for buf_name, nbytes in tile.stores:
+            yield buffers[buf_name].release(nbytes)
+
+    def compute_tiles():
+        for i, tile in enumerate(tiles):
+            start = env.now
+            yield loaded[i]
+            waited = env.now - start
+            full = min(waited, space_wait[i])
+            lr.stalls["buffer_full"] += full
+            lr.stalls["dram_bandwidth"] += waited - full
+            start = env.now
+            for buf_name, nbytes in tile.stores:
+                yield buffers[buf_name].reserve(nbytes)
+            lr.stalls["buffer_full"] += env.now - start
+            if tile.reprogram_cycles:
+                start = env.now
+                yield env.timeout(tile.reprogram_cycles)
+                record("reprogram", start, env.now, tile.label)
+                lr.stalls["reprogramming"] += tile.reprogram_cycles
+            start = env.now
+            groups = [env.timeout(int(c)) for c in tile.pe_cycles if c > 0]
+            if groups:
+                yield env.all_of(groups)  # the tile ends when its slowest PE group ends
+            busy = env.now - start
+            lr.stalls["load_imbalance"] += max(0, busy - tile.balanced_cycles)
+            record_pes(record, tile, start)
+            lr.counts.update(tile.counts)
+            for buf_name, nbytes in tile.loads:
+                yield buffers[buf_name].release(nbytes)
+            slots.release(held[i])
+            if tile.stores:
+                writes.append(env.process(write_back(tile)))
+        compute_end = env.now
+        if writes:
+            yield env.all_of(writes)
+        lr.stalls["dram_bandwidth"] += env.now - compute_end  # the write-back tail
+
+    env.process(load_tiles())
+    env.process(compute_tiles())
+    env.run()
+
+
+def record_pes(record, tile: Tile, start: int) -> None:
+    cycles = tile.pe_cycles
+    if 1 < cycles.size <= MAX_PE_ROWS + 1:
+        for p, c in enumerate(cycles):
+            record(f"pe[{p}]", start, start + int(c), tile.label)
+    else:
+        record("pe_array", start, start + int(np.max(cycles)) if cycles.size else start, tile.label)
