@@ -1,7 +1,6 @@
 """`python -m sim sweep SPEC.yaml`: the command-line face of sim.sweep."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -12,8 +11,7 @@ def register(subparsers) -> None:
         description="Evaluate every point of a sweep spec (a base hardware config, a model or compression, and "
                     "axes by dotted path as grid / zip / random samples). Finished points are appended to "
                     "DIR/sweep.csv as they complete, so an interrupted sweep resumes where it stopped when rerun "
-                    "with the same spec and --out. Writes sweep.csv, pareto.csv and PNG plots.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "with the same spec and --out. Writes sweep.csv, pareto.csv and PNG plots.")
     p.add_argument("spec", metavar="SPEC.yaml", help="sweep spec, e.g. sweeps/sonic_units.yaml")
     p.add_argument("--out", "-o", metavar="DIR",
                    help="output folder; rerunning with the same folder skips finished points "
@@ -26,6 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, metavar="N",
                    help="evaluate at most N unfinished points in this run, then write the reports (a later run "
                         "continues)")
+    p.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="write sweep.csv and pareto.csv only, no PNG plots")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no closing summary")
     p.set_defaults(func=cmd_sweep)
 
@@ -38,7 +38,7 @@ def cmd_sweep(args) -> int:
     spec = load_spec(resolve_path(args.spec))
     out = args.out or os.path.join("reports", "sweeps", spec.name)
     outcome = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, limit=args.limit,
-                        progress=not args.quiet)
+                        progress=not args.quiet, plots=args.plots)
     if not args.quiet:
         print(f"{spec.name}: {outcome.points} points; {outcome.already_done} already done, {outcome.computed} "
               f"computed in {outcome.elapsed_s:.1f} s ({outcome.points_per_minute:.0f} points/minute), "

@@ -169,12 +169,12 @@ def _progress(total: int, initial: int, desc: str, enabled: bool):
 
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None = None, scheduler=None,
-              limit: int | None = None, progress: bool = True) -> SweepOutcome:
+              limit: int | None = None, progress: bool = True, plots: bool = True) -> SweepOutcome:
     """Evaluate every unfinished point of ``spec`` and write the sweep's reports into ``out_dir``.
 
     workers: local processes (default: all cores; 1 runs in this process). scheduler: a Dask
     scheduler address (or ``distributed.Client``) to run on instead. limit: evaluate at most this
-    many new points now (the rest on a later run).
+    many new points now (the rest on a later run). plots: also write the PNGs.
     """
     if workers is not None and workers < 1:
         raise ConfigError("--workers", f"must be an integer >= 1; got {workers}")
@@ -214,7 +214,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
         store.finalize(order)
         rows = dict(store.rows)
     df = read_sweep(out / SWEEP_CSV)
-    files = [out / SWEEP_CSV] + write_reports(df, spec, out)
+    files = [out / SWEEP_CSV] + write_reports(df, spec, out, plots)
     front = pareto_front(df, spec.objectives, spec.constraints)
     return SweepOutcome(out, len(points), done_before, computed,
                         errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - len(rows),
@@ -227,8 +227,10 @@ def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"point_id": str, "status": str, "error": str}, keep_default_na=True)
 
 
-def write_reports(df: pd.DataFrame, spec: SweepSpec, out: Path) -> list[Path]:
-    """pareto.csv and the PNG plots, from the rows of sweep.csv."""
+def write_reports(df: pd.DataFrame, spec: SweepSpec, out: Path, plots: bool = True) -> list[Path]:
+    """pareto.csv and (with ``plots``) the PNG plots, from the rows of sweep.csv."""
     front = pareto_front(df, spec.objectives, spec.constraints)
     write_csv(front, out / "pareto.csv")
+    if not plots:
+        return [out / "pareto.csv"]
     return [out / "pareto.csv"] + plot_sweep(df, spec.axes, spec.objectives, spec.constraints, out)

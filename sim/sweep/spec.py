@@ -52,6 +52,7 @@ TOP_KEYS = ("version", "name", "description", "hardware", "model", "compression"
 RANDOM_KEYS = ("samples", "seed", "axes")
 RUN_AXES = ("batch", "seed")  # axes that change the execution, not the hardware
 HARDWARE_AXIS = "hardware"  # the base design file itself
+KIND_SECTIONS = {"pe_array": "electronic", "photonic": "photonic"}  # sections only one kind of design has
 COMPRESSION_PREFIX = "compression."
 ENGINES = ("auto", "event", "analytical")
 EXECUTORS = ("auto", "kernels", "reference")
@@ -140,6 +141,10 @@ def hardware_path_problem(dotted: str, data: dict, where: str) -> str | None:
     have is caught here (with a did-you-mean over its buffers) rather than failing every point."""
     node, value = schema.SCHEMA, data
     parts = dotted.split(".")
+    section_kind = KIND_SECTIONS.get(parts[0])
+    if section_kind and data.get("kind") != section_kind:
+        return (f"{where}: '{parts[0]}' belongs to {section_kind} designs; the base design is "
+                f"{data.get('kind')!r}")
     for i, part in enumerate(parts):
         if isinstance(node, schema.MapOf):
             names = list(value) if isinstance(value, dict) else []
