@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -162,7 +163,7 @@ def _run_deep_compression(recipe: Recipe, out_dir: str, data_dir, seed: int, mod
     _write_csv(table, files[1])
     plot_storage(stages, files[2])
     final = stages.iloc[-1]
-    out = net.replace(accuracy=round(float(final["accuracy"]), 6),
+    out = net.replace(name=Path(model_out).stem, accuracy=round(float(final["accuracy"]), 6),
                       meta={"recipe": os.path.basename(recipe.path),
                             "weights_kept_fraction": float(final["weights_kept_fraction"]),
                             "storage_bytes": int(final["storage_bytes"]),
@@ -256,7 +257,7 @@ def _run_lottery(recipe: Recipe, out_dir: str, data_dir, seed: int, model_out: s
     small = mine[mine["weights_remaining_fraction"] <= recipe.ship_fraction]
     pick = small.iloc[0] if len(small) else mine.iloc[-1]
     ticket = tickets[first][int(pick["round"])]
-    out = ticket.replace(accuracy=float(pick["accuracy"]),
+    out = ticket.replace(name=Path(model_out).stem, accuracy=float(pick["accuracy"]),
                          meta={"recipe": os.path.basename(recipe.path), "seed": int(first),
                                "round": int(pick["round"]),
                                "weights_remaining_fraction": float(pick["weights_remaining_fraction"])})
