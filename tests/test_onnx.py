@@ -28,8 +28,9 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def run_both(tmp_path, model, rng, executor=execute_reference, batch=3, input_shape=None):
-    """Save, import, run on the same random inputs in sim and onnxruntime; check outputs and MACs."""
+def run_both(tmp_path, model, rng, batch=3, input_shape=None):
+    """Save, import, run on the same random inputs in sim (every executor) and onnxruntime; check
+    outputs and MACs. Returns the network and the reference executor's profile."""
     path = tmp_path / "model.onnx"
     onnx.save(model, path)
     net = load_onnx(path, input_shape=input_shape)
@@ -38,11 +39,15 @@ def run_both(tmp_path, model, rng, executor=execute_reference, batch=3, input_sh
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     expected = session.run(None, {"x": x})[0]
-    out, profile = executor(net, x)
-    np.testing.assert_allclose(np.asarray(out).reshape(expected.shape), expected, rtol=1e-4, atol=1e-5)
-    weighted = [lw.macs for lw in profile.layers if lw.kind in ("fc", "conv2d")]
-    assert weighted == graph_macs(model, batch)
-    return net, profile
+    profiles = []
+    for executor in EXECUTORS:
+        out, profile = executor(net, x)
+        np.testing.assert_allclose(np.asarray(out).reshape(expected.shape), expected, rtol=1e-4, atol=1e-5,
+                                   err_msg=executor.__module__)
+        weighted = [lw.macs for lw in profile.layers if lw.kind in ("fc", "conv2d")]
+        assert weighted == graph_macs(model, batch), executor.__module__
+        profiles.append(profile)
+    return net, profiles[0]
 
 
 def mlp(rng):
@@ -112,9 +117,8 @@ def test_mlp_matches_onnxruntime(tmp_path, rng):
     assert net.input_shape == (64,)
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
-def test_lenet5_matches_onnxruntime(tmp_path, rng, executor):
-    net, profile = run_both(tmp_path, lenet5(rng), rng, executor=executor)
+def test_lenet5_matches_onnxruntime(tmp_path, rng):
+    net, profile = run_both(tmp_path, lenet5(rng), rng)
     assert [lay.kind for lay in net.layers] == ["conv2d", "relu", "maxpool", "conv2d", "relu", "avgpool",
                                                 "flatten", "fc", "relu", "fc", "relu", "fc"]
     assert net.layers[0].padding == 2 and net.layers[0].out_shape == (6, 28, 28)
@@ -274,3 +278,35 @@ def test_two_graph_inputs_are_rejected(tmp_path):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     _error(tmp_path, model, "exactly one input")
+
+
+def test_exporter_idioms_fold_away(tmp_path, rng):
+    """Shape->Gather->Unsqueeze->Concat->Reshape (torch's x.view(x.size(0), -1)), Constant-node weights,
+    Dropout and Identity leave only real layers."""
+    g = GraphBuilder(rng)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    g.nodes.append(helper.make_node("Constant", [], ["wconst"], value=onnx.numpy_helper.from_array(w)))
+    h = g.op("Dropout", [g.op("Relu", [g.op("Conv", ["x", "wconst"])])])
+    n = g.op("Unsqueeze", [g.op("Gather", [g.op("Shape", [h]), g.const(np.int64(0))], axis=0),
+                           g.const(np.array([0], np.int64))])
+    target = g.op("Concat", [n, g.const(np.array([-1], np.int64))], axis=0)
+    h = g.op("Identity", [g.op("Reshape", [h, target])])
+    net, _ = run_both(tmp_path, g.model((2, 5, 5), g.gemm(h, 36, 3, transB=1)), rng)
+    assert [lay.kind for lay in net.layers] == ["conv2d", "relu", "flatten", "fc"]
+    np.testing.assert_array_equal(net.layers[0].weight, w)
+
+
+def test_cli_exits_2_naming_the_unsupported_node(tmp_path, rng):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / "hwconfigs" / "systolic.yaml").exists():
+        pytest.skip("needs hwconfigs/systolic.yaml")
+    g = GraphBuilder(rng)
+    onnx.save(g.model((4,), g.op("Sigmoid", [g.gemm("x", 4, 4, transB=1)], name="gate7")), tmp_path / "bad.onnx")
+    res = subprocess.run([sys.executable, "-m", "sim", "run", str(repo / "hwconfigs" / "systolic.yaml"), "--model",
+                          str(tmp_path / "bad.onnx")], capture_output=True, text=True, cwd=repo, timeout=300)
+    assert res.returncode == 2
+    assert "'gate7' (Sigmoid)" in res.stderr and "Traceback" not in res.stderr

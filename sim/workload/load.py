@@ -290,6 +290,7 @@ def synthetic_weight(shape: tuple, density: float, rng: np.random.Generator) -> 
     """He-normal weights pruned by magnitude to exactly round(density * size) nonzeros."""
     fan_in = int(np.prod(shape[1:]))
     w = rng.standard_normal(shape, dtype=np.float32)
+    w[w == 0] = np.finfo(np.float32).tiny  # float32 draws are exactly 0 about once in 7e6; 0 would mean pruned
     w *= np.float32(np.sqrt(2.0 / max(fan_in, 1)))
     keep = int(round(density * w.size))
     if keep < w.size:
