@@ -38,7 +38,8 @@ Modeling decisions (each is an assumption where the papers are silent):
    is therefore a weight reload (SONIC fc ops take 20 ns: the EO latency, not the ADC, bounds them).
 5. **Power gating** (SONIC §IV.B): a VCSEL emits a symbol only when both its activation and its
    weight are nonzero; otherwise it is dark (no energy). Without gating, every driven element
-   emits. DACs still convert every driven element (gating changes only the light).
+   emits. DACs still convert every driven element (gating changes only the light). In ``mrr``
+   input mode the light comes from a shared continuous-wave laser, so gating has nothing to switch.
 6. **Electronics**: one accumulator add per op (partial sums of a row's chunks and of a kernel's
    chunks are summed digitally); activation and pooling layers are charged by ``cost.py``.
 7. **Time-based power** (``time_based_counts``): the design's static power, thermo-optic holding
