@@ -170,6 +170,6 @@ def record_pes(record, tile: Tile, start: int) -> None:
     cycles = tile.pe_cycles
     if 1 < cycles.size <= MAX_PE_ROWS + 1:
         for p, c in enumerate(cycles):
-            record(f"pe[{p}]", start, start + int(c), tile.label)
+            record(tile.groups[p] if tile.groups else f"pe[{p}]", start, start + int(c), tile.label)
     else:
         record("pe_array", start, start + int(np.max(cycles)) if cycles.size else start, tile.label)

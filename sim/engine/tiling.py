@@ -55,6 +55,7 @@ class Tile:
     stores: tuple[tuple[str, int], ...] = ()  # (buffer, bytes) buffer -> DRAM after compute
     reprogram_cycles: int = 0
     counts: Counter = field(default_factory=Counter)
+    groups: tuple[str, ...] = ()  # timeline name of each PE group (default pe[i])
 
     @property
     def compute_cycles(self) -> int:
@@ -293,6 +294,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
     starts = list(range(0, in_f, EIE_ACT_BLOCK))
     w_block = split(w_total, [min(EIE_ACT_BLOCK, in_f - s) for s in starts])
     in_bytes_block = [nbytes(min(EIE_ACT_BLOCK, in_f - s) * abits) for s in starts]
+    group_names = tuple(f"pe[{p}]" for p in range(n_pes)) + ("lnzd",)  # + the leading-nonzero detector
     tiles = []
     for s in range(b):
         cols = _draw_columns(layer, in_f, int(nnz[s]), s)
@@ -333,7 +335,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
             pe_cycles = np.r_[finish, detector_end]
             balanced = max(-(-work // n_pes), int(bc.size))  # even work, one broadcast per cycle
             tiles.append(Tile(f"s{s}.b{bi}", pe_cycles, balanced, tuple(x for x in loads if x[1] > 0), stores,
-                              counts=+c))
+                              counts=+c, groups=group_names))
     note = (f"eie: {n_pes} PEs, queue depth {depth}, {len(starts)} column block(s) of {EIE_ACT_BLOCK} x {b} sample(s)")
     return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
 
