@@ -57,6 +57,7 @@ from ..kernels.conv import conv_sparse
 from ..kernels.csc import csc_pe_work, csc_spmv
 from ..kernels.csr import csr_matmul, csr_matvec
 from ..kernels.pool import pool2d
+from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
 from .reference import run_layers
@@ -118,7 +119,7 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
         x2, x_scale = quantize_per_tensor(x2)
     acc_dtype = np.int32 if integer else np.float32
     if fc_dataflow == "csc":
-        n_parts = max(1, numba.get_num_threads())
+        n_parts = max(1, numba.config.NUMBA_NUM_THREADS)  # fixed, so the layout is cached once
         partptr, rows, values = _cached(layer, ("csc", n_parts), lambda: formats.csc_from_dense(mask, words, n_parts))
         out = np.empty((batch, n_rows), dtype=acc_dtype)
         work = np.empty(n_rows, dtype=np.int64)
@@ -294,11 +295,14 @@ def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", 
                    in_act_nnz=int(sum(np.count_nonzero(t) for t in xs)))
     lw.in_nnz_per_sample = np.count_nonzero(x.reshape(batch, -1), axis=1).astype(np.int64)
     if layer.kind == "fc":
-        y = _fc(layer, x, lw, fc_dataflow, n_pes, quantize_acts)
+        with threads(threads_for(layer.weight_nnz * batch)):
+            y = _fc(layer, x, lw, fc_dataflow, n_pes, quantize_acts)
     elif layer.kind == "conv2d":
-        y = _conv(layer, x, lw, quantize_acts)
+        with threads(threads_for(layer.weight_nnz * batch * int(np.prod(layer.out_shape[1:])))):
+            y = _conv(layer, x, lw, quantize_acts)
     elif layer.kind in ("maxpool", "avgpool"):
-        y = _pool(layer, x, lw)
+        with threads(threads_for(x.size)):
+            y = _pool(layer, x, lw)
     else:
         y = _elementwise(layer, xs)
         lw.act_reads = lw.in_act_count
