@@ -76,3 +76,14 @@ def test_summary_mean_and_std_by_hand():
     t = s.iloc[0]
     assert t["accuracy_mean"] == pytest.approx(0.85) and t["accuracy_std"] == pytest.approx(np.std([0.9, 0.8], ddof=1), abs=1e-6)  # summaries keep 6 decimals
     assert t["early_stop_iteration_mean"] == 20 and s.iloc[1]["accuracy_std"] == 0
+
+
+def test_late_rewinding_changes_the_tickets(experiment):
+    arch, rows, tickets = experiment
+    data = SplitData(arch, load_dataset("digits"))
+    late, late_tickets = run_lottery(arch, data.train, data.test, TrainConfig(epochs=1, lr=1e-2, eval_every=5),
+                                     LotteryConfig(rounds=1, rate=0.5, output_rate_factor=0.5, seeds=(0,),
+                                                   rewind_iteration=5, controls=()))
+    assert list(late["variant"]) == ["ticket", "ticket"]
+    np.testing.assert_array_equal(late_tickets[0][0].layer("fc1").weight, tickets[0][0].layer("fc1").weight)
+    assert not np.array_equal(late_tickets[0][1].layer("fc1").weight, tickets[0][1].layer("fc1").weight)

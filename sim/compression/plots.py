@@ -26,8 +26,13 @@ def plot_lottery(summary: pd.DataFrame, path: str) -> None:
                         color=color, marker=marker, capsize=3, ms=4)
         ax_it.errorbar(x, group["early_stop_iteration_mean"], yerr=group["early_stop_iteration_std"], label=variant,
                        color=color, marker=marker, capsize=3, ms=4)
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
     for ax in (ax_acc, ax_it):
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator([100, 50, 20, 10, 5, 2, 1]))
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.invert_xaxis()  # pruning proceeds to the right, as in Frankle & Carbin's figures
         ax.set_xlabel("weights remaining (%)")
         ax.grid(True, which="both", alpha=0.3)
