@@ -85,11 +85,12 @@ class Traffic:
 
 
 def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool,
-                  weights_on_chip: bool) -> Traffic:
+                  weights_on_chip: bool, storage_bits: int | None = None) -> Traffic:
     """DRAM traffic of one layer at first fidelity: weights once per batch unless resident on
-    chip; activations spill to DRAM when input + output do not fit the activation buffer."""
+    chip; activations spill to DRAM when input + output do not fit the activation buffer.
+    storage_bits: ``weight_storage_bits(layer, hw)`` when the caller already has it."""
     _, abits = bits_of(hw)
-    wbits = weight_storage_bits(layer, hw)
+    wbits = weight_storage_bits(layer, hw) if storage_bits is None else storage_bits
     in_bits = lw.in_act_count * abits
     out_bits = lw.out_act_count * abits
     act_buf = hw.memory.buffer_for("inputs")
@@ -116,14 +117,19 @@ def weights_fit_on_chip(net: Network, hw: HardwareConfig) -> bool:
     return need <= _capacity_bits(hw.memory.buffer_for("weights"), hw)
 
 
-def weights_on_chip(net: Network, hw: HardwareConfig) -> list[bool]:
+def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | None = None) -> list[bool]:
     """Per layer: are its weights resident on chip? An independent-layer network is a set of
     separate benchmarks (EIE Table III), each loaded on its own, so each layer must fit alone;
-    otherwise the whole network must fit at once."""
-    if not net.independent:
-        return [weights_fit_on_chip(net, hw)] * len(net.layers)
+    otherwise the whole network must fit at once. storage_bits: per-layer
+    ``weight_storage_bits`` when the caller already has them."""
+    if not hw.memory.weights_resident:
+        return [False] * len(net.layers)
+    if storage_bits is None:
+        storage_bits = [weight_storage_bits(lay, hw) for lay in net.layers]
     cap = _capacity_bits(hw.memory.buffer_for("weights"), hw)
-    return [hw.memory.weights_resident and weight_storage_bits(lay, hw) <= cap for lay in net.layers]
+    if not net.independent:
+        return [sum(storage_bits) <= cap] * len(net.layers)
+    return [bits <= cap for bits in storage_bits]
 
 
 def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:

@@ -40,6 +40,10 @@ from .result import LayerResult
 
 EIE_ACT_BLOCK = 64 * 64  # activations held at once: 64 PEs x a 64-entry register file (published.md §2.1)
 PREFETCH_TILES = 2  # double buffering: one tile computes while the next one loads
+# Tile-level events only: consecutive tiles are merged so that a layer has at most this many
+# (VGG-16 on SONIC has ~3000 weight passes per conv layer). With 256 tiles the exposed first
+# load is under 0.4% of a layer's transfers.
+MAX_TILES = 256
 
 
 @dataclass
@@ -89,13 +93,48 @@ class LayerIO:
     outputs_to_dram: bool
 
 
-def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, on_chip: bool) -> LayerIO:
-    t = layer_traffic(layer, lw, hw, first, last, on_chip)
+def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, on_chip: bool,
+             storage_bits: int | None = None) -> LayerIO:
+    t = layer_traffic(layer, lw, hw, first, last, on_chip, storage_bits)
     act_buf = hw.memory.buffer_for("inputs")
     cap_bits = 8 * buffer_capacity_bytes(act_buf, hw) if act_buf is not None else 0
     spill = t.in_bits + t.out_bits > cap_bits  # same rule as cost.layer_traffic
     return LayerIO(t, layer.is_weighted and not on_chip and t.weight_bits > 0,
                    (first or spill) and t.in_bits > 0, last or spill)
+
+
+def coalesce(tiles: list[Tile], hw: HardwareConfig, max_tiles: int = MAX_TILES) -> list[Tile]:
+    """Merge runs of consecutive single-group tiles towards ``max_tiles`` tiles: cycles, bytes
+    and counts add up, so totals (and SCALE-Sim parity) are unchanged. A run stops growing
+    before its loads exceed half of any buffer, so double buffering still works."""
+    if len(tiles) <= max_tiles or any(t.pe_cycles.size != 1 for t in tiles):
+        return tiles
+    half = {b.name: buffer_capacity_bytes(b, hw) // 2 for b in hw.memory.buffers}
+    per_run = -(-len(tiles) // max_tiles)
+    runs, run, loads = [], [], Counter()
+    for t in tiles:
+        nxt = loads + Counter(dict(t.loads))
+        if run and (len(run) >= per_run or any(n > half.get(b, 0) for b, n in nxt.items())):
+            runs.append(run)
+            run, nxt = [], Counter(dict(t.loads))
+        run.append(t)
+        loads = nxt
+    runs.append(run)
+    merged = []
+    for run in runs:
+        if len(run) == 1:
+            merged.append(run[0])
+            continue
+        loads, stores, counts = Counter(), Counter(), Counter()
+        for t in run:
+            loads.update(dict(t.loads))
+            stores.update(dict(t.stores))
+            counts.update(t.counts)
+        cycles = sum(int(t.pe_cycles[0]) for t in run)
+        merged.append(Tile(f"{run[0].label}..{run[-1].label}", np.array([cycles], dtype=np.int64),
+                           sum(t.balanced_cycles for t in run), tuple(loads.items()), tuple(stores.items()),
+                           sum(t.reprogram_cycles for t in run), counts))
+    return merged
 
 
 def split(total: int, weights) -> np.ndarray:
@@ -243,7 +282,7 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
                           stores, counts=+c))
     note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
             f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
-    return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
+    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, mapping=note)
 
 
 def _block_shares(total: int, keys: list, sizes: np.ndarray) -> np.ndarray:
@@ -422,4 +461,4 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     counts[(obuf.name, "write_bits")] += t.out_bits
     group = "fc" if layer.kind == "fc" else "conv"
     note = f"photonic {group} VDUs: {passes} pass(es) x {pieces} tile(s), op {pw.op_cycles} cycles"
-    return LayerSchedule(layer.name, layer.kind, tiles, floor, counts=+counts, mapping=note)
+    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, counts=+counts, mapping=note)
