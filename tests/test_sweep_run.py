@@ -10,6 +10,7 @@ import time
 
 import pandas as pd
 import pytest
+import yaml
 
 import sim.run  # noqa: F401  (loads the module patched below)
 from sim.errors import ConfigError
@@ -117,6 +118,21 @@ def test_one_shot_compression_axes(tmp_path):
     assert (by_density.loc[0.1] < by_density.loc[0.5]).all()
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 0
     assert (tmp_path / "out" / "vs_compression.prune.density.png").exists()
+
+
+def test_recipe_axes_run_the_compression_recipe(tmp_path):
+    recipe = {"version": 1, "recipe": "deep_compression", "model": str(ROOT / "models" / "lenet300.yaml"), "seed": 0,
+              "stages": [{"prune": {"method": "percentile", "rate": 0.5, "rounds": 1}},
+                         {"quantize": {"method": "kmeans", "bits": 4}}]}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    spec = load_spec(write_spec(tmp_path, model=None, hardware=str(ROOT / "hwconfigs" / "eie.yaml"),
+                                compression={"recipe": "recipe.yaml"},
+                                grid={"compression.stages.0.prune.rate": [0.8, 1.5], "pe_array.rows": [32, 64]}))
+    run_sweep(spec, tmp_path / "out", workers=1, progress=False, plots=False)
+    df = read_sweep(tmp_path / "out" / "sweep.csv")
+    ok, bad = df[df["status"] == "ok"], df[df["status"] == "error"]
+    assert len(ok) == 2 and ok["accuracy"].between(0.5, 1.0).all()
+    assert len(bad) == 2 and bad["error"].str.contains(r"stages\[0\].prune.rate: must be a number in").all()
 
 
 def _data_rows(path) -> int:

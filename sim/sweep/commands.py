@@ -41,8 +41,8 @@ def cmd_sweep(args) -> int:
                         progress=not args.quiet, plots=args.plots)
     if not args.quiet:
         print(f"{spec.name}: {outcome.points} points; {outcome.already_done} already done, {outcome.computed} "
-              f"computed in {outcome.elapsed_s:.1f} s ({outcome.points_per_minute:.0f} points/minute), "
-              f"{outcome.remaining} left")
+              f"computed in {outcome.compute_s:.1f} s ({outcome.points_per_minute:.0f} points/minute), "
+              f"{outcome.remaining} left; {outcome.elapsed_s:.1f} s with reports")
         print(f"  {outcome.errors} failed (status=error in sweep.csv), {outcome.feasible} meet the constraints, "
               f"{outcome.pareto} on the Pareto front")
         for f in outcome.files:

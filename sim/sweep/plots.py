@@ -15,7 +15,8 @@ from .pareto import feasible, pareto_front
 
 DEFAULT_METRICS = ("energy_per_inference_pj", "latency_s", "power_w", "fps_per_w", "accuracy",
                    "weight_storage_bytes")
-LOG_SPAN = 100.0  # use a log axis when positive values span more than this factor
+LOG_SPAN = 20.0  # use a log axis when positive values span more than this factor
+MAX_GROUPS = 8  # a categorical axis with at most this many values gets one marker per value
 
 
 def _pyplot():
@@ -44,19 +45,38 @@ def _log_if_wide(ax, values: np.ndarray, which: str) -> None:
 
 
 def metrics_of(df: pd.DataFrame, objectives: dict, constraints: dict) -> list[str]:
-    """Objectives, constrained columns, then the usual summary metrics, without all-empty ones."""
+    """Objectives, constrained columns, then the usual summary metrics, leaving out those that are
+    empty or the same for every finished point."""
     ordered = list(dict.fromkeys(list(objectives) + list(constraints) + list(DEFAULT_METRICS)))
     ok = df[df["status"] == STATUS_OK]
-    return [m for m in ordered if m in ok and pd.to_numeric(ok[m], errors="coerce").notna().any()]
+    # a metric no point changes (accuracy over hardware-only axes) would only add flat panels
+    return [m for m in ordered if m in ok and pd.to_numeric(ok[m], errors="coerce").dropna().nunique() > 1]
 
 
-def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path) -> Path:
+def _label(value) -> str:
+    """A short legend label: a design file's stem, else the value."""
+    text = str(value)
+    return Path(text).stem if text.endswith((".yaml", ".yml")) else text
+
+
+def group_axis(df: pd.DataFrame, axes: list[str]) -> str | None:
+    """The first non-numeric axis with few values (e.g. the design file): points get a marker per value."""
+    for axis in axes:
+        values = df[axis].dropna()
+        if len(values) and pd.to_numeric(values, errors="coerce").isna().any() and values.nunique() <= MAX_GROUPS:
+            return axis
+    return None
+
+
+def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path, axes: list[str] = ()) -> Path:
     """Scatter of every finished point for each pair of objectives (grey: fails a constraint),
-    with the front in red; with one objective, the objective against the point number."""
+    with the front in red; with one objective, the objective against the point number. Feasible
+    points get one marker per value of the first categorical axis, if any."""
     plt = _pyplot()
     ok = df[df["status"] == STATUS_OK]
     fits = feasible(ok, constraints)
     front = pareto_front(ok, objectives, constraints)
+    group = group_axis(ok, list(axes))
     names = list(objectives)
     pairs = list(combinations(names, 2))[:3] or [(None, names[0])]
     fig, axes = plt.subplots(1, len(pairs), figsize=(5.5 * len(pairs), 4.5), squeeze=False)
@@ -69,7 +89,11 @@ def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Pat
             return pd.to_numeric(frame[yname], errors="coerce").to_numpy(float)
 
         ax.scatter(xs(ok[~fits]), ys(ok[~fits]), s=12, c="0.75", label="fails a constraint")
-        ax.scatter(xs(ok[fits]), ys(ok[fits]), s=12, c="tab:blue", alpha=0.6, label="feasible")
+        good = ok[fits]
+        parts = [(None, good)] if group is None else [(v, good[good[group] == v]) for v in good[group].unique()]
+        for i, (value, part) in enumerate(parts):
+            ax.scatter(xs(part), ys(part), s=14, alpha=0.6, marker="os^Dvx<>"[i % 8],
+                       label="feasible" if value is None else f"feasible, {_label(value)}")
         fx, fy = xs(front), ys(front)
         order = np.argsort(fx, kind="stable")
         ax.plot(fx[order], fy[order], "-o", c="tab:red", ms=5, lw=1.2, label=f"Pareto front ({len(front)})")
@@ -133,7 +157,7 @@ def plot_sweep(df: pd.DataFrame, axes: list[str], objectives: dict, constraints:
     ok = df[df["status"] == STATUS_OK]
     if ok.empty:
         return []
-    files = [plot_pareto(df, objectives, constraints, out_dir / "pareto.png")]
+    files = [plot_pareto(df, objectives, constraints, out_dir / "pareto.png", axes)]
     metrics = metrics_of(df, objectives, constraints)
     for axis in axes:
         if metrics and ok[axis].notna().any():

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import ConfigError, SimulationError
 from ..report.write import write_csv
-from .execute import STATUS_ERROR, columns, evaluate_chunk
+from .execute import STATUS_ERROR, columns, evaluate_chunk, execution_for
 from .expand import Point, execution_key, expand
 from .pareto import feasible, pareto_front
 from .plots import plot_sweep
@@ -43,12 +43,13 @@ class SweepOutcome:
     remaining: int
     feasible: int
     pareto: int
-    elapsed_s: float
+    compute_s: float  # evaluating points (worker start-up and executions included, reports not)
+    elapsed_s: float  # the whole call
     files: list[Path] = field(default_factory=list)
 
     @property
     def points_per_minute(self) -> float:
-        return 60.0 * self.computed / self.elapsed_s if self.elapsed_s > 0 else float("nan")
+        return 60.0 * self.computed / self.compute_s if self.compute_s > 0 else float("nan")
 
 
 def default_workers() -> int:
@@ -98,6 +99,7 @@ class _LocalPool:
         method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
             else "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         self.workers = workers
+        self.forks = method == "fork"
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
 
     def submit(self, spec, chunk):
@@ -191,9 +193,14 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
         if limit is not None:
             todo = todo[:limit]
         computed = 0
+        compute_start = time.perf_counter()
         if todo:
             backend = _backend(workers or default_workers(), scheduler)
             chunks = make_chunks(spec, todo, backend.workers)
+            if getattr(backend, "forks", False) and len({execution_key(spec, p.values) for p in todo}) == 1:
+                # One execution serves every point: compute it here, before the pool forks (on
+                # first submit), and every worker inherits it instead of each computing its own.
+                execution_for(spec, todo[0].values)
             bar = _progress(len(points), done_before, spec.name, progress)
             cancel = True
             try:
@@ -211,6 +218,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
             finally:
                 bar.close()
                 backend.close(cancel=cancel)
+        compute_s = time.perf_counter() - compute_start
         store.finalize(order)
         rows = dict(store.rows)
     df = read_sweep(out / SWEEP_CSV)
@@ -219,7 +227,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
     return SweepOutcome(out, len(points), done_before, computed,
                         errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - len(rows),
                         feasible=int(feasible(df, spec.constraints).sum()), pareto=len(front),
-                        elapsed_s=time.perf_counter() - start, files=files)
+                        compute_s=compute_s, elapsed_s=time.perf_counter() - start, files=files)
 
 
 def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
