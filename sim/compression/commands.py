@@ -55,7 +55,8 @@ def _positive(name: str, value, minimum=1) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..workload.data import load_dataset
-    from .models_io import load_architecture, save_model, set_top_keys, weight_arrays, write_npz
+    from ..workload.load import save_network, weight_arrays, write_npz
+    from .models_io import load_architecture, set_top_keys
     from .pipeline import SplitData
     from .train import init_weights, train
 
@@ -74,7 +75,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     acc = round(data.accuracy(res.net), 6)
     wall_s = time.perf_counter() - t0
     if args.out:
-        save_model(res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits")),
+        save_network(res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits")),
                    args.out)
         where = args.out
     else:

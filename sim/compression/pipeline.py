@@ -24,7 +24,8 @@ from ..workload.data import Dataset, load_dataset, shape_for
 from ..workload.load import load_network
 from ..workload.network import Network
 from .lottery import run_lottery, summarize
-from .models_io import has_weights, load_architecture, save_model
+from ..workload.load import save_network
+from .models_io import has_weights, load_architecture
 from .plots import plot_lottery, plot_storage
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
@@ -168,7 +169,7 @@ def _run_deep_compression(recipe: Recipe, out_dir: str, data_dir, seed: int, mod
                             "weights_kept_fraction": float(final["weights_kept_fraction"]),
                             "storage_bytes": int(final["storage_bytes"]),
                             "compression_ratio": float(final["compression_ratio"])})
-    save_model(out, model_out)
+    save_network(out, model_out)
     return RecipeResult(out_dir, model_out, files + [model_out], stages=stages, layers=table)
 
 
@@ -261,5 +262,5 @@ def _run_lottery(recipe: Recipe, out_dir: str, data_dir, seed: int, model_out: s
                          meta={"recipe": os.path.basename(recipe.path), "seed": int(first),
                                "round": int(pick["round"]),
                                "weights_remaining_fraction": float(pick["weights_remaining_fraction"])})
-    save_model(out, model_out)
+    save_network(out, model_out)
     return RecipeResult(out_dir, model_out, files + [model_out], lth=rows, lth_summary=summary)

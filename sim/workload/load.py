@@ -21,7 +21,9 @@ per_channel}) which says how the .npz stores its weights.
 """
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -347,11 +349,43 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
                                 **{k: arrays.get(f"{layer.name}/{k}") for k in ("codebook", "codes", "scale", "qvalues")})
 
 
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry time: the same arrays always give the same bytes
+
+
+def write_npz(path: str | os.PathLike, arrays: dict) -> None:
+    """Write a compressed .npz whose bytes depend only on ``arrays`` (sorted keys, fixed
+    timestamps; np.savez stamps the current time), atomically."""
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.npz")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue())
+    os.replace(tmp, path)
+
+
+def weight_arrays(net: Network) -> dict:
+    """The .npz arrays of a network's weights and encodings, keyed as ``load_network`` reads them."""
+    arrays = {}
+    for layer in net.weighted_layers:
+        arrays[f"{layer.name}/weight"] = layer.weight
+        if layer.bias is not None:
+            arrays[f"{layer.name}/bias"] = layer.bias
+        if layer.quant is not None:
+            for k in ("codebook", "codes", "scale", "qvalues"):
+                if getattr(layer.quant, k) is not None:
+                    arrays[f"{layer.name}/{k}"] = np.asarray(getattr(layer.quant, k))
+    return arrays
+
+
 def save_network(net: Network, path: str | os.PathLike, extra: dict | None = None) -> None:
-    """Write ``net`` as a model YAML plus a .npz of its weights beside it (atomically)."""
+    """Write ``net`` as a model YAML plus a byte-reproducible .npz of its weights beside it (atomically)."""
     path = Path(path)
     npz_path = path.with_suffix(".npz")
-    arrays: dict[str, np.ndarray] = {}
     layers = []
     for layer in net.layers:
         spec: dict = {"name": layer.name, "type": layer.kind}
@@ -366,16 +400,9 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
             spec.update(kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding)
         if layer.act_density is not None:
             spec["act_density"] = float(layer.act_density)
-        if layer.is_weighted:
-            arrays[f"{layer.name}/weight"] = layer.weight
-            if layer.bias is not None:
-                arrays[f"{layer.name}/bias"] = layer.bias
-            if layer.quant is not None:
-                q = layer.quant
-                spec["quant"] = {"kind": q.kind, "bits": int(q.bits), "per_channel": bool(q.per_channel)}
-                for k in ("codebook", "codes", "scale", "qvalues"):
-                    if getattr(q, k) is not None:
-                        arrays[f"{layer.name}/{k}"] = np.asarray(getattr(q, k))
+        if layer.is_weighted and layer.quant is not None:
+            q = layer.quant
+            spec["quant"] = {"kind": q.kind, "bits": int(q.bits), "per_channel": bool(q.per_channel)}
         layers.append(spec)
     doc = {"version": 1, "name": net.name, "input_shape": list(net.input_shape)}
     if net.dataset:
@@ -388,9 +415,7 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
         doc["meta"] = net.meta
     doc.update(extra or {})
     doc["layers"] = layers
-    tmp_npz = npz_path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp_npz, **arrays)
-    os.replace(tmp_npz, npz_path)
+    write_npz(npz_path, weight_arrays(net))
     tmp = path.with_suffix(".tmp.yaml")
     with open(tmp, "w", encoding="utf-8") as f:
         yaml.safe_dump(doc, f, sort_keys=False, default_flow_style=None, width=120)
