@@ -61,13 +61,15 @@ def load_recipe_for_sweep(problems: list, raw, spec_file: str) -> tuple[dict | N
         return {"recipe": read_yaml(path)}, path
     for key, opts in raw.items():
         if key not in ONE_SHOT_KEYS:
-            problems.append(f"compression.{key}: unknown key" + did_you_mean(str(key), list(ONE_SHOT_KEYS) + ["recipe"]))
+            problems.append(f"compression.{key}: unknown key"
+                            + did_you_mean(str(key), list(ONE_SHOT_KEYS) + ["recipe"]))
         elif not isinstance(opts, dict):
             problems.append(f"compression.{key}: must be a mapping of options; got {opts!r}")
         else:
             for opt in opts:
                 if opt not in ONE_SHOT_KEYS[key]:
-                    problems.append(f"compression.{key}.{opt}: unknown key" + did_you_mean(str(opt), ONE_SHOT_KEYS[key]))
+                    problems.append(f"compression.{key}.{opt}: unknown key"
+                                    + did_you_mean(str(opt), ONE_SHOT_KEYS[key]))
     if "prune" in raw and isinstance(raw["prune"], dict) and "density" not in raw["prune"]:
         problems.append("compression.prune.density: missing; expected the fraction of weights kept, in (0, 1]")
     if "quantize" in raw and isinstance(raw["quantize"], dict) and "bits" not in raw["quantize"]:

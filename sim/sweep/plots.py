@@ -12,6 +12,7 @@ import pandas as pd
 
 from .execute import STATUS_OK
 from .pareto import feasible, pareto_front
+from .store import FILE_MODE
 
 DEFAULT_METRICS = ("energy_per_inference_pj", "latency_s", "power_w", "fps_per_w", "accuracy",
                    "weight_storage_bytes")
@@ -29,6 +30,7 @@ def _pyplot():
 def _save(fig, path: Path) -> None:
     """savefig to a temporary name, then rename: a kill never leaves a half-written PNG."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=100, metadata={"Software": None})  # no version stamp: same sweep, same bytes

@@ -19,13 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError, SimulationError
-from ..report.write import write_csv
 from .execute import STATUS_ERROR, columns, evaluate_chunk, execution_for
 from .expand import Point, execution_key, expand
 from .pareto import feasible, pareto_front
 from .plots import plot_sweep
 from .spec import SweepSpec
-from .store import SWEEP_CSV, SweepStore
+from .store import SWEEP_CSV, SweepStore, write_atomic
 
 MAX_CHUNK_POINTS = 50
 IN_FLIGHT_PER_WORKER = 2
@@ -60,7 +59,8 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def make_chunks(spec: SweepSpec, points: list[Point], workers: int, max_points: int = MAX_CHUNK_POINTS) -> list[list[Point]]:
+def make_chunks(spec: SweepSpec, points: list[Point], workers: int,
+                max_points: int = MAX_CHUNK_POINTS) -> list[list[Point]]:
     """Points grouped by execution key (first-seen order, index order within), cut into chunks
     small enough that every worker gets several."""
     groups: dict[str, list[Point]] = {}
@@ -86,7 +86,7 @@ class _Inline:
     def result(self, fut):
         return fut.result()
 
-    def close(self, cancel: bool = False):
+    def close(self):
         pass
 
 
@@ -116,8 +116,8 @@ class _LocalPool:
             raise SimulationError("a sweep worker process died (out of memory?); finished points are saved in "
                                   "sweep.csv, rerun to resume") from None
 
-    def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+    def close(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)  # after an error or Ctrl-C: drop queued chunks
 
 
 class _Dask:
@@ -127,7 +127,8 @@ class _Dask:
         try:
             import distributed
         except ImportError:
-            raise ConfigError("--scheduler", "needs the dask[distributed] package; pip install 'dask[distributed]'") from None
+            raise ConfigError("--scheduler",
+                              "needs the dask[distributed] package; pip install 'dask[distributed]'") from None
         self._distributed = distributed
         if isinstance(scheduler, distributed.Client):
             self.client, self._own = scheduler, False
@@ -135,7 +136,8 @@ class _Dask:
             try:
                 self.client, self._own = distributed.Client(scheduler, timeout="20s"), True
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ConfigError("--scheduler", f"cannot connect to a Dask scheduler at {scheduler!r} ({exc})") from None
+                raise ConfigError("--scheduler",
+                                  f"cannot connect to a Dask scheduler at {scheduler!r} ({exc})") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
         self._spec = None
 
@@ -151,7 +153,7 @@ class _Dask:
     def result(self, fut):
         return fut.result()
 
-    def close(self, cancel: bool = False):
+    def close(self):
         if self._own:
             self.client.close()
 
@@ -185,49 +187,53 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
     start = time.perf_counter()
     points = expand(spec)
     order = {p.point_id: p.index for p in points}
-    by_index = {p.index: p for p in points}
     out = Path(out_dir)
-    with SweepStore(out, columns(spec), set(order)) as store:
-        done_before = len(store.rows)
-        todo = [p for p in points if p.point_id not in store.rows]
-        if limit is not None:
-            todo = todo[:limit]
-        computed = 0
-        compute_start = time.perf_counter()
-        if todo:
-            backend = _backend(workers or default_workers(), scheduler)
-            chunks = make_chunks(spec, todo, backend.workers)
-            if getattr(backend, "forks", False) and len({execution_key(spec, p.values) for p in todo}) == 1:
-                # One execution serves every point: compute it here, before the pool forks (on
-                # first submit), and every worker inherits it instead of each computing its own.
-                execution_for(spec, todo[0].values)
-            bar = _progress(len(points), done_before, spec.name, progress)
-            cancel = True
-            try:
-                queue, running = list(reversed(chunks)), set()
-                while queue or running:
-                    while queue and len(running) < IN_FLIGHT_PER_WORKER * backend.workers:
-                        running.add(backend.submit(spec, queue.pop()))
-                    done, running = backend.wait(running)
-                    for fut in done:
-                        rows = backend.result(fut)
-                        store.record([(by_index[i].point_id, line) for i, line in rows])
-                        computed += len(rows)
-                        bar.update(len(rows))
-                cancel = False
-            finally:
-                bar.close()
-                backend.close(cancel=cancel)
-        compute_s = time.perf_counter() - compute_start
-        store.finalize(order)
-        rows = dict(store.rows)
+    # Connect to a cluster before touching the folder: a wrong address leaves nothing behind.
+    backend = _Dask(scheduler) if scheduler is not None else None
+    try:
+        with SweepStore(out, columns(spec), set(order)) as store:
+            done_before = len(store.rows)
+            todo = [p for p in points if p.point_id not in store.rows]
+            if limit is not None:
+                todo = todo[:limit]
+            compute_start = time.perf_counter()
+            if todo:
+                backend = backend or _backend(workers or default_workers(), None)
+                _evaluate(spec, todo, backend, store, _progress(len(points), done_before, spec.name, progress))
+            compute_s = time.perf_counter() - compute_start
+            store.finalize(order)
+            finished = len(store.rows)
+    finally:
+        if backend is not None:
+            backend.close()
     df = read_sweep(out / SWEEP_CSV)
     files = [out / SWEEP_CSV] + write_reports(df, spec, out, plots)
     front = pareto_front(df, spec.objectives, spec.constraints)
-    return SweepOutcome(out, len(points), done_before, computed,
-                        errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - len(rows),
+    return SweepOutcome(out, len(points), done_before, finished - done_before,
+                        errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - finished,
                         feasible=int(feasible(df, spec.constraints).sum()), pareto=len(front),
                         compute_s=compute_s, elapsed_s=time.perf_counter() - start, files=files)
+
+
+def _evaluate(spec: SweepSpec, todo: list[Point], backend, store: SweepStore, bar) -> None:
+    """Evaluate ``todo`` on ``backend``, recording each finished chunk in ``store`` as it arrives."""
+    by_index = {p.index: p for p in todo}
+    if getattr(backend, "forks", False) and len({execution_key(spec, p.values) for p in todo}) == 1:
+        # One execution serves every point: compute it here, before the pool forks (on first
+        # submit), and every worker inherits it instead of each computing its own.
+        execution_for(spec, todo[0].values)
+    queue, running = list(reversed(make_chunks(spec, todo, backend.workers))), set()
+    try:
+        while queue or running:
+            while queue and len(running) < IN_FLIGHT_PER_WORKER * backend.workers:
+                running.add(backend.submit(spec, queue.pop()))
+            done, running = backend.wait(running)
+            for fut in done:
+                rows = backend.result(fut)
+                store.record([(by_index[i].point_id, line) for i, line in rows])
+                bar.update(len(rows))
+    finally:
+        bar.close()
 
 
 def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
@@ -238,7 +244,8 @@ def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
 def write_reports(df: pd.DataFrame, spec: SweepSpec, out: Path, plots: bool = True) -> list[Path]:
     """pareto.csv and (with ``plots``) the PNG plots, from the rows of sweep.csv."""
     front = pareto_front(df, spec.objectives, spec.constraints)
-    write_csv(front, out / "pareto.csv")
+    write_atomic(out / "pareto.csv",
+                 front.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode())
     if not plots:
         return [out / "pareto.csv"]
     return [out / "pareto.csv"] + plot_sweep(df, spec.axes, spec.objectives, spec.constraints, out)

@@ -119,7 +119,8 @@ def resolve(path: str, spec_file: str) -> str:
 
 def read_spec_dict(path: str) -> dict:
     if not os.path.isfile(path):
-        raise ConfigError(path, "file not found" if not os.path.exists(path) else "is not a file; expected a sweep YAML")
+        raise ConfigError(path, "file not found" if not os.path.exists(path)
+                          else "is not a file; expected a sweep YAML")
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
@@ -282,48 +283,8 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def load_spec(path: str | os.PathLike) -> SweepSpec:
-    """Read and validate a sweep YAML; raise one ConfigError listing every problem."""
-    from .compress import check_compression_axis, load_recipe_for_sweep
-
-    path = str(path)
-    data = read_spec_dict(path)
-    problems: list[str] = []
-    for key in data:
-        if key not in TOP_KEYS:
-            problems.append(f"{key}: unknown key" + did_you_mean(str(key), TOP_KEYS))
-    if data.get("version", 1) != 1:
-        problems.append(f"version: must be 1; got {data.get('version')!r}")
-    name = data.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name:
-        problems.append(f"name: must be a non-empty string; got {name!r}")
-        name = Path(path).stem
-    compression, compression_file = None, None
-    if data.get("compression") is not None:
-        compression, compression_file = load_recipe_for_sweep(problems, data["compression"], path)
-    recipe_mode = compression is not None and "recipe" in compression
-    if recipe_mode and "model" in data:
-        problems.append("model: the compression recipe names the model; remove one of them")
-    model_file = _file(problems, data, "model", path, required=not recipe_mode)
-    if recipe_mode:
-        model_file = os.path.normpath(os.path.join(os.path.dirname(compression_file),
-                                                   str(compression["recipe"]["model"])))
-    batch = _int_field(problems, data, "batch", 1, 1)
-    seed = _int_field(problems, data, "seed", 0, 0)
-    engine, executor = data.get("engine", "auto"), data.get("executor", "auto")
-    if engine not in ENGINES:
-        problems.append(f"engine: must be one of {', '.join(ENGINES)}; got {engine!r}")
-    if executor not in EXECUTORS:
-        problems.append(f"executor: must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    data_dir = data.get("data")
-    if data_dir is not None and not isinstance(data_dir, str):
-        problems.append(f"data: must be a folder path; got {data_dir!r}")
-        data_dir = None
-    fixed = data.get("set") or {}
-    if not isinstance(fixed, dict):
-        problems.append(f"set: must map dotted hardware keys to values; got {fixed!r}")
-        fixed = {}
-
+def _axes(problems: list, data: dict, fixed: dict) -> tuple[dict, dict, dict, int, int, dict]:
+    """(grid, zip, random axes, random samples, random seed, {axis: where it is declared})."""
     sections: dict[str, dict] = {"grid": {}, "zip": {}}
     for section in ("grid", "zip"):
         raw = data.get(section)
@@ -371,15 +332,21 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             where_of.setdefault(axis, f"{section}.{axis}")
             if axis in fixed:
                 problems.append(f"{section}.{axis}: also fixed under 'set'; remove one")
+    return sections["grid"], sections["zip"], random_axes, samples, rseed, where_of
 
-    # The base designs: the top-level one, or every file of a 'hardware' axis.
+
+def _designs(problems: list, data: dict, path: str, axes: tuple, fixed: dict,
+             compression: dict | None) -> dict:
+    """{design as written: (file, raw mapping)}: the top-level design, or every file of a
+    'hardware' axis; checks every hardware axis against each design, and the compression axes."""
+    from .compress import check_compression_axis
+
+    grid, zipped, random_axes, _, _, where_of = axes
     designs: dict[str, tuple[str, dict]] = {}
-    hardware = data.get("hardware")
     if HARDWARE_AXIS in where_of:
-        if hardware is not None:
+        if data.get("hardware") is not None:
             problems.append("hardware: also an axis; remove the top-level hardware or the axis")
-        hardware = None
-        choices = sections["grid"].get(HARDWARE_AXIS) or sections["zip"].get(HARDWARE_AXIS) or (
+        choices = grid.get(HARDWARE_AXIS) or zipped.get(HARDWARE_AXIS) or (
             random_axes[HARDWARE_AXIS].choices if HARDWARE_AXIS in random_axes else ())
         if not choices:
             problems.append(f"{where_of[HARDWARE_AXIS]}: must be a list of hardware files")
@@ -390,7 +357,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     else:
         f = _file(problems, data, "hardware", path, required=True)
         if f:
-            designs[hardware] = (f, read_hardware_dict(f))
+            designs[data["hardware"]] = (f, read_hardware_dict(f))
     for f, hw_data in designs.values():
         for key in fixed:
             msg = hardware_path_problem(str(key), hw_data, f"set.{key}")
@@ -410,7 +377,55 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
                 msg = check_compression_axis(axis[len(COMPRESSION_PREFIX):], compression, where)
                 if msg:
                     problems.append(msg)
+    return designs
 
+
+def load_spec(path: str | os.PathLike) -> SweepSpec:
+    """Read and validate a sweep YAML; raise one ConfigError listing every problem."""
+    from .compress import load_recipe_for_sweep
+
+    path = str(path)
+    data = read_spec_dict(path)
+    problems: list[str] = []
+    for key in data:
+        if key not in TOP_KEYS:
+            problems.append(f"{key}: unknown key" + did_you_mean(str(key), TOP_KEYS))
+    if data.get("version", 1) != 1:
+        problems.append(f"version: must be 1; got {data.get('version')!r}")
+    name = data.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name:
+        problems.append(f"name: must be a non-empty string; got {name!r}")
+        name = Path(path).stem
+    compression, compression_file = None, None
+    if data.get("compression") is not None:
+        compression, compression_file = load_recipe_for_sweep(problems, data["compression"], path)
+    recipe_mode = compression is not None and "recipe" in compression
+    if recipe_mode and "model" in data:
+        problems.append("model: the compression recipe names the model; remove one of them")
+    model_file = _file(problems, data, "model", path, required=not recipe_mode)
+    if recipe_mode:
+        model_file = os.path.normpath(os.path.join(os.path.dirname(compression_file),
+                                                   str(compression["recipe"]["model"])))
+    batch = _int_field(problems, data, "batch", 1, 1)
+    seed = _int_field(problems, data, "seed", 0, 0)
+    engine, executor = data.get("engine", "auto"), data.get("executor", "auto")
+    if engine not in ENGINES:
+        problems.append(f"engine: must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if executor not in EXECUTORS:
+        problems.append(f"executor: must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    data_dir = data.get("data")
+    if data_dir is not None and not isinstance(data_dir, str):
+        problems.append(f"data: must be a folder path; got {data_dir!r}")
+        data_dir = None
+    fixed = data.get("set") or {}
+    if not isinstance(fixed, dict):
+        problems.append(f"set: must map dotted hardware keys to values; got {fixed!r}")
+        fixed = {}
+
+    axes = _axes(problems, data, fixed)
+    grid, zipped, random_axes, samples, rseed, where_of = axes
+    designs = _designs(problems, data, path, axes, fixed, compression)
+    hardware = data.get("hardware") if HARDWARE_AXIS not in where_of else None
     constraints = _constraints(problems, data.get("constraints", {}))
     objectives = _objectives(problems, data.get("objectives"))
     if problems:
@@ -424,7 +439,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     spec = SweepSpec(
         file=path, name=name, hardware=hardware, designs=designs, model_file=model_file,
         compression=compression, compression_file=compression_file, batch=batch, seed=seed, engine=engine,
-        executor=executor, data_dir=data_dir, grid=sections["grid"], zip=sections["zip"], random=random_axes,
+        executor=executor, data_dir=data_dir, grid=grid, zip=zipped, random=random_axes,
         random_samples=samples, random_seed=rseed, constraints=constraints, objectives=objectives)
     return _with_fingerprint(spec)
 

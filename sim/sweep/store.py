@@ -25,6 +25,8 @@ from .execute import format_row
 
 SWEEP_CSV = "sweep.csv"
 LOCK_FILE = ".sweep.lock"
+FILE_MODE = 0o644
+TEMP_PREFIXES = (".sweep.csv.", ".pareto.csv.", ".pareto.png.", ".vs_")  # see write_atomic and plots._save
 
 
 def _fsync_dir(path: Path) -> None:
@@ -39,6 +41,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` by ``data`` all at once: temporary file, fsync, rename, fsync the folder."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; reports are for everyone who can read the folder
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -72,8 +75,10 @@ class SweepStore:
         except BlockingIOError:
             os.close(self._lock_fd)
             self._lock_fd = None
-            raise ConfigError(str(self.dir), "another sweep is writing to this folder; wait for it or use another --out")
+            raise ConfigError(str(self.dir),
+                              "another sweep is writing to this folder; wait for it or use another --out")
         try:
+            self._remove_leftovers()
             if self.path.exists():
                 self._recover()
             else:
@@ -83,6 +88,13 @@ class SweepStore:
             self.close()
             raise
         return self
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of an atomic write that a kill interrupted (we hold the lock: no one
+        else is writing them)."""
+        for f in self.dir.iterdir():
+            if f.name.startswith(TEMP_PREFIXES) and f.is_file():
+                f.unlink()
 
     def _recover(self) -> None:
         data = self.path.read_bytes()
