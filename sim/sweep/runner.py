@@ -19,14 +19,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError, SimulationError
-from .execute import STATUS_ERROR, columns, evaluate_chunk, execution_for
+from .execute import STATUS_ERROR, columns, evaluate_chunk
 from .expand import Point, execution_key, expand
 from .pareto import feasible, pareto_front
 from .plots import plot_sweep
 from .spec import SweepSpec
 from .store import SWEEP_CSV, SweepStore, write_atomic
 
-MAX_CHUNK_POINTS = 50
+MAX_CHUNK_POINTS = 25
 IN_FLIGHT_PER_WORKER = 2
 
 
@@ -218,10 +218,17 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None =
 def _evaluate(spec: SweepSpec, todo: list[Point], backend, store: SweepStore, bar) -> None:
     """Evaluate ``todo`` on ``backend``, recording each finished chunk in ``store`` as it arrives."""
     by_index = {p.index: p for p in todo}
-    if getattr(backend, "forks", False) and len({execution_key(spec, p.values) for p in todo}) == 1:
-        # One execution serves every point: compute it here, before the pool forks (on first
-        # submit), and every worker inherits it instead of each computing its own.
-        execution_for(spec, todo[0].values)
+
+    def record(rows):
+        store.record([(by_index[i].point_id, line) for i, line in rows])
+        bar.update(len(rows))
+
+    if getattr(backend, "forks", False):
+        # Evaluate the first point here, before the pool forks (on first submit): every worker
+        # then inherits its execution (all of it, in a hardware-only sweep), the imports and the
+        # compiled kernels instead of each redoing them.
+        record(evaluate_chunk(spec, todo[:1]))
+        todo = todo[1:]
     queue, running = list(reversed(make_chunks(spec, todo, backend.workers))), set()
     try:
         while queue or running:
@@ -229,9 +236,7 @@ def _evaluate(spec: SweepSpec, todo: list[Point], backend, store: SweepStore, ba
                 running.add(backend.submit(spec, queue.pop()))
             done, running = backend.wait(running)
             for fut in done:
-                rows = backend.result(fut)
-                store.record([(by_index[i].point_id, line) for i, line in rows])
-                bar.update(len(rows))
+                record(backend.result(fut))
     finally:
         bar.close()
 
