@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.energy import bits_of
+from ..kernels.relindex import csc_relative_entries
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer, Network
 from .photonic import group_for as photonic_group_for
@@ -61,18 +62,8 @@ def weight_storage_bits(layer: Layer, hw: HardwareConfig) -> int:
 def relative_index_entries(weight: np.ndarray, index_bits: int) -> int:
     """Stored entries of the column-wise relative-index format: nonzeros plus filler zeros
     inserted whenever a run of zeros is longer than the index can encode (2**bits - 1)."""
-    w = weight.reshape(weight.shape[0], -1)
-    span = 2 ** index_bits
-    total = 0
-    nz = np.nonzero(w.T)  # column-major walk: rows within each column
-    cols, rows = nz
-    if rows.size == 0:
-        return 0
-    starts = np.r_[True, cols[1:] != cols[:-1]]
-    prev = np.where(starts, -1, np.r_[-1, rows[:-1]])
-    gaps = rows - prev - 1  # zeros skipped before each nonzero
-    total = rows.size + int(np.sum(gaps // span))
-    return total
+    w = np.ascontiguousarray(weight.reshape(weight.shape[0], -1))
+    return int(csc_relative_entries(w, int(index_bits)))
 
 
 @dataclass(frozen=True)
