@@ -146,7 +146,8 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     from .hardware.load import load_hardware
-    from .workload.load import load_network, read_yaml
+    from .workload.load import load_network
+    from .yamlfile import read_yaml
 
     bad = 0
     for f in args.files:

@@ -5,7 +5,8 @@ import os
 import re
 from pathlib import Path
 
-from ..workload.load import network_from_dict, read_yaml
+from ..workload.load import network_from_dict
+from ..yamlfile import read_yaml
 from ..workload.network import Network
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, did_you_mean
-from ..workload.load import read_yaml
+from ..yamlfile import read_yaml
 from .lottery import VARIANTS, LotteryConfig
 from .train import TrainConfig, train_config
 

@@ -60,7 +60,7 @@ from ..kernels.pool import pool2d
 from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
-from .reference import run_layers
+from .reference import elementwise, run_layers
 
 FC_DATAFLOWS = ("csr", "csc")
 L2_BUDGET_BYTES = 256 * 1024  # activation block the batched CSR kernel keeps in cache
@@ -264,27 +264,6 @@ def _pool(layer: Layer, x: np.ndarray, lw: LayerWork) -> np.ndarray:
     return out
 
 
-def _elementwise(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
-    x = xs[0]
-    kind = layer.kind
-    if kind == "global_avgpool":
-        return x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
-    if kind == "relu":
-        return np.maximum(x, 0)
-    if kind == "relu6":
-        return np.clip(x, 0, 6)
-    if kind == "softmax":
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    if kind == "flatten":
-        return x.reshape(x.shape[0], -1)
-    if kind == "add":
-        return sum(xs[1:], xs[0])
-    if kind == "concat":
-        return np.concatenate(xs, axis=1)
-    raise ValueError(f"layer {layer.name!r}: unknown kind {kind!r}")
-
-
 def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", n_pes: int = 1,
                   quantize_acts: bool = False) -> tuple[np.ndarray, LayerWork]:
     """Output and LayerWork of one layer for its input tensors (batch first)."""
@@ -304,7 +283,7 @@ def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", 
         with threads(threads_for(x.size)):
             y = _pool(layer, x, lw)
     else:
-        y = _elementwise(layer, xs)
+        y = elementwise(layer, xs)
         lw.act_reads = lw.in_act_count
     lw.out_act_count = int(y.size)
     lw.out_act_nnz = int(np.count_nonzero(y))

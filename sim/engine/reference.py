@@ -49,6 +49,28 @@ def pool2d(x: np.ndarray, kind: str, k: int, stride: int, padding: int) -> np.nd
     return total / count
 
 
+def elementwise(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
+    """Layers without weights or windows (shared by both executors: plain numpy is all they need)."""
+    x = xs[0]
+    kind = layer.kind
+    if kind == "global_avgpool":
+        return x.mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+    if kind == "relu":
+        return np.maximum(x, 0)
+    if kind == "relu6":
+        return np.clip(x, 0, 6)
+    if kind == "softmax":
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if kind == "flatten":
+        return x.reshape(x.shape[0], -1)
+    if kind == "add":
+        return sum(xs[1:], xs[0])
+    if kind == "concat":
+        return np.concatenate(xs, axis=1)
+    raise ValueError(f"layer {layer.name!r}: unknown kind {kind!r}")
+
+
 def forward_layer(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
     """Output of one layer for its input tensors (batch first)."""
     x = xs[0]
@@ -59,23 +81,8 @@ def forward_layer(layer: Layer, xs: list[np.ndarray]) -> np.ndarray:
         y = conv2d(x, layer.weight, layer.stride, layer.padding, layer.groups, layer.dilation)
     elif kind in ("maxpool", "avgpool"):
         return pool2d(x, kind, layer.kernel_size, layer.stride, layer.padding)
-    elif kind == "global_avgpool":
-        return x.mean(axis=(2, 3), keepdims=True)
-    elif kind == "relu":
-        return np.maximum(x, 0)
-    elif kind == "relu6":
-        return np.clip(x, 0, 6)
-    elif kind == "softmax":
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    elif kind == "flatten":
-        return x.reshape(x.shape[0], -1)
-    elif kind == "add":
-        return sum(xs[1:], xs[0])
-    elif kind == "concat":
-        return np.concatenate(xs, axis=1)
     else:
-        raise ValueError(f"unknown layer kind {kind!r}")
+        return elementwise(layer, xs)
     if layer.bias is not None:
         y = y + (layer.bias if kind == "fc" else layer.bias[:, None, None])
     return y.astype(np.float32, copy=False)

@@ -8,28 +8,13 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import ConfigError, did_you_mean
+from ..yamlfile import read_yaml
 from . import schema
 from .spec import HardwareConfig
 
 
 def read_hardware_dict(path: str | os.PathLike) -> dict:
-    path = str(path)
-    if not os.path.exists(path):
-        raise ConfigError(path, "file not found")
-    if os.path.isdir(path):
-        raise ConfigError(path, "is a directory; expected a hardware YAML file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(path, f"{where}not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read file ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(path, f"top level must be a mapping of keys; got {type(data).__name__}")
-    return data
+    return read_yaml(path, "a hardware YAML file")
 
 
 def parse_assignments(items: Iterable[str], file: str = "--set") -> dict[str, Any]:

@@ -57,7 +57,7 @@ def load_recipe_for_sweep(problems: list, raw, spec_file: str) -> tuple[dict | N
         from ..compression.recipe import load_recipe
         path = resolve(path, spec_file)
         load_recipe(path)  # a broken base recipe is reported against its own file
-        from ..workload.load import read_yaml
+        from ..yamlfile import read_yaml
         return {"recipe": read_yaml(path)}, path
     for key, opts in raw.items():
         if key not in ONE_SHOT_KEYS:

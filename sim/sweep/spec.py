@@ -44,6 +44,7 @@ import yaml
 from ..errors import ConfigError, did_you_mean
 from ..hardware import schema
 from ..hardware.load import apply_overrides, read_hardware_dict, validate
+from ..yamlfile import read_yaml
 from ..report.price import SUMMARY_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -115,24 +116,6 @@ def resolve(path: str, spec_file: str) -> str:
         if os.path.exists(candidate):
             return candidate
     return path
-
-
-def read_spec_dict(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise ConfigError(path, "file not found" if not os.path.exists(path)
-                          else "is not a file; expected a sweep YAML")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(path, f"{where}not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read file ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(path, f"top level must be a mapping of keys; got {type(data).__name__}")
-    return data
 
 
 def hardware_path_problem(dotted: str, data: dict, where: str) -> str | None:
@@ -385,7 +368,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     from .compress import load_recipe_for_sweep
 
     path = str(path)
-    data = read_spec_dict(path)
+    data = read_yaml(path, "a sweep spec YAML")
     problems: list[str] = []
     for key in data:
         if key not in TOP_KEYS:

@@ -30,6 +30,7 @@ import numpy as np
 import yaml
 
 from ..errors import ConfigError, did_you_mean
+from ..yamlfile import read_yaml
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
 
 TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
@@ -76,27 +77,6 @@ def _fraction(p: _Problems, path: str, value):
         p.add(path, f"must be a number in [0, 1]; got {value!r}")
         return None
     return float(value)
-
-
-def read_yaml(path: str | os.PathLike) -> dict:
-    """Read a YAML mapping, turning I/O and syntax problems into ConfigError."""
-    path = str(path)
-    if not os.path.exists(path):
-        raise ConfigError(path, "file not found")
-    if os.path.isdir(path):
-        raise ConfigError(path, "is a directory; expected a YAML file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(path, f"{where}not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read file ({exc})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(path, f"top level must be a mapping of keys; got {type(data).__name__}")
-    return data
 
 
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
