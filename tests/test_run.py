@@ -77,3 +77,18 @@ def test_accuracy_measured_on_digits():
     assert 0.0 <= acc <= 1.0
     if net.accuracy is not None:  # the shipped weights record their measured accuracy
         assert acc == pytest.approx(net.accuracy, abs=1e-5)
+
+
+def test_big_activations_never_beat_the_bound(hw):
+    """A conv whose input and output overflow the activation buffers (the EIE conv1 case that once
+    deadlocked the event model into reporting too few cycles) still never beats its bound."""
+    from sim.workload.load import network_from_dict
+    spec = {"version": 1, "name": "wide", "input_shape": [3, 64, 64], "seed": 2,
+            "layers": [{"name": "conv", "type": "conv2d", "out_channels": 96, "kernel_size": 3, "padding": 1,
+                        "weight_density": 0.5},
+                       {"name": "relu", "type": "relu"},
+                       {"name": "pool", "type": "maxpool", "kernel_size": 2}]}
+    net = network_from_dict(spec, "wide.yaml")
+    r = sim.run(hw, net, batch=1, seed=0)
+    assert (r.layers["cycles"] >= r.layers["bound_cycles"]).all()
+    assert (r.layers["utilization"] <= 1.0 + 1e-12).all()

@@ -91,11 +91,12 @@ class Buffer:
         self.recorder = recorder
 
     def reserve(self, nbytes: int):
-        """Event: ``nbytes`` of space (a tile larger than the buffer streams through all of it)."""
-        return self.space.get(min(int(nbytes), self.capacity_bytes))
+        """Event: ``nbytes`` of space; callers never ask for more than ``capacity_bytes`` (data
+        larger than the buffer streams through all of it)."""
+        return self.space.get(int(nbytes))
 
     def release(self, nbytes: int):
-        return self.space.put(min(int(nbytes), self.capacity_bytes))
+        return self.space.put(int(nbytes))
 
     def access(self, nbytes: int, label: str):
         """Process: hold one port while ``nbytes`` are written into (or read out of) the SRAM."""

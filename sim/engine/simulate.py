@@ -25,6 +25,7 @@ from collections import Counter
 import numpy as np
 import simpy
 
+from ..errors import SimulationError
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Network
 from .buffers import CountingEnvironment, Dram, make_buffers
@@ -91,6 +92,7 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
     slots = simpy.Resource(env, capacity=PREFETCH_TILES)
     held = [None] * n
     writes = []
+    holds = [tile_holds(tile, buffers) for tile in tiles]
 
     def move(buf_name, nbytes, label, to_dram):
         buf = buffers[buf_name]
@@ -107,7 +109,9 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
             held[i] = slots.request()
             yield held[i]
             start = env.now
-            for buf_name, nbytes in tile.loads:
+            # All the space the tile will need, its outputs included, is taken before it loads:
+            # a compute then never waits on space, so no tile can block the one ahead of it.
+            for buf_name, nbytes in holds[i].items():
                 yield buffers[buf_name].reserve(nbytes)
             space_wait[i] = env.now - start
             moves = [env.process(move(b, nb, f"load {tile.label}", False)) for b, nb in tile.loads]
@@ -121,10 +125,10 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
         yield env.timeout(dram.latency_cycles)
         event.succeed()
 
-    def write_back(tile):
+    def write_back(i, tile):
         yield env.all_of([env.process(move(b, nb, f"store {tile.label}", True)) for b, nb in tile.stores])
         yield env.timeout(dram.latency_cycles)
-        for buf_name, nbytes in tile.stores:
+        for buf_name, nbytes in store_holds(tile, holds[i]).items():
             yield buffers[buf_name].release(nbytes)
 
     def compute_tiles():
@@ -135,10 +139,6 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
             full = min(waited, space_wait[i])
             lr.stalls["buffer_full"] += full
             lr.stalls["dram_bandwidth"] += waited - full
-            start = env.now
-            for buf_name, nbytes in tile.stores:
-                yield buffers[buf_name].reserve(nbytes)
-            lr.stalls["buffer_full"] += env.now - start
             if tile.reprogram_cycles:
                 start = env.now
                 yield env.timeout(tile.reprogram_cycles)
@@ -152,19 +152,48 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
             lr.stalls["load_imbalance"] += max(0, busy - tile.balanced_cycles)
             record_pes(record, tile, start)
             lr.counts.update(tile.counts)
-            for buf_name, nbytes in tile.loads:
+            for buf_name, nbytes in load_holds(tile, holds[i]).items():
                 yield buffers[buf_name].release(nbytes)
             slots.release(held[i])
             if tile.stores:
-                writes.append(env.process(write_back(tile)))
+                writes.append(env.process(write_back(i, tile)))
         compute_end = env.now
         if writes:
             yield env.all_of(writes)
         lr.stalls["dram_bandwidth"] += env.now - compute_end  # the write-back tail
 
     env.process(load_tiles())
-    env.process(compute_tiles())
+    done = env.process(compute_tiles())
     env.run()
+    if not done.processed:  # a process waits forever: a modelling bug, never a silent undercount
+        raise SimulationError(f"layer {lr.name}: the event model stalled at cycle {env.now} with tiles left; "
+                              "a buffer reservation can never be satisfied")
+
+
+def tile_holds(tile: Tile, buffers: dict) -> dict[str, int]:
+    """Bytes a tile holds in each buffer from its load until its compute (inputs) or write-back
+    (outputs) ends: its loads and stores, at most the buffer's capacity (more streams through)."""
+    need: dict[str, int] = {}
+    for buf_name, nbytes in tile.loads + tile.stores:
+        need[buf_name] = need.get(buf_name, 0) + int(nbytes)
+    return {b: min(n, buffers[b].capacity_bytes) for b, n in need.items() if n > 0}
+
+
+def load_holds(tile: Tile, holds: dict[str, int]) -> dict[str, int]:
+    """The part of ``holds`` freed when the tile's compute ends: everything but its outputs
+    (loads come first in the buffer; outputs get what is left of the capped hold)."""
+    out = {}
+    for b, held in holds.items():
+        loads = sum(n for name, n in tile.loads if name == b)
+        if min(loads, held) > 0:
+            out[b] = min(loads, held)
+    return out
+
+
+def store_holds(tile: Tile, holds: dict[str, int]) -> dict[str, int]:
+    """The part of ``holds`` freed when the tile's write-back lands."""
+    freed = load_holds(tile, holds)
+    return {b: held - freed.get(b, 0) for b, held in holds.items() if held - freed.get(b, 0) > 0}
 
 
 def record_pes(record, tile: Tile, start: int) -> None:
