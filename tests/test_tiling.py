@@ -96,3 +96,22 @@ def test_eie_real_per_pe_totals_and_resident_weights(root):
     slowest = max(t.compute_cycles for t in sched.tiles)
     per_pe = lw.out_work.reshape(-1, 64).sum(axis=0)
     assert slowest >= per_pe.max()
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_eie_walks_the_real_activation_columns(root, batch):
+    """With the executor's nonzero positions, each PE's entries are exactly its effectual MACs plus
+    its relative-index padding, computed by brute force from the weight columns that fire."""
+    layer, lw = _fc(128, 300, 0.1, act_density=0.4, batch=batch)
+    assert len(lw.in_nz_cols) == batch
+    hw = load_hardware(root / "hwconfigs" / "eie.yaml")
+    sched = _schedule(hw, layer, lw, on_chip=True)
+    w = layer.weight
+    expect = 0
+    for cols in lw.in_nz_cols:
+        for p in range(64):
+            for c in cols:
+                rows = np.flatnonzero(w[p::64, c])  # local rows of PE p in column c
+                gaps = np.diff(np.r_[-1, rows]) - 1
+                expect += rows.size + int(np.sum(gaps // 16))
+    assert sum(t.counts[("pe_array", "mac")] for t in sched.tiles) == expect

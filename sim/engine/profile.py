@@ -56,6 +56,9 @@ class LayerWork:
     # Nonzero input activations per sample (length = batch): the compressed vector length that
     # zero-skipping fc dataflows (EIE, SONIC fc compression) really process.
     in_nnz_per_sample: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # fc layers: the positions of each sample's nonzero input activations (one int64 array per
+    # sample), so that column-broadcast dataflows (EIE) see which weight columns really fire.
+    in_nz_cols: tuple = ()
     # Per-PE effectual MACs when an executor already assigned work to PEs (else empty).
     pe_work: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 

@@ -123,6 +123,15 @@ def count_layer(layer: Layer, xs: list[np.ndarray], y: np.ndarray) -> LayerWork:
     return lw
 
 
+def note_positions(layer: Layer, xs: list[np.ndarray], lw: LayerWork) -> LayerWork:
+    """Record where an fc layer's input activations are nonzero (per sample), whichever executor
+    produced ``lw``: column-broadcast mappings walk exactly those weight columns."""
+    if layer.kind == "fc" and lw is not None:
+        x = xs[0].reshape(xs[0].shape[0], -1)
+        lw.in_nz_cols = tuple(np.flatnonzero(row).astype(np.int64) for row in x)
+    return lw
+
+
 def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True):
     """Walk the network's graph with ``layer_fn(layer, xs) -> (y, LayerWork | None)``.
 
@@ -135,7 +144,7 @@ def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True):
         for layer, x in zip(net.layers, inputs):
             y, lw = layer_fn(layer, [x])
             outs.append(y)
-            works.append(lw)
+            works.append(note_positions(layer, [x], lw))
         return outs, WorkProfile(batch=int(inputs[0].shape[0]), layers=works)
     values: dict[str, np.ndarray] = {}
     prev = inputs.astype(np.float32, copy=False)
@@ -147,7 +156,7 @@ def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True):
         xs = [values[n] for n in layer.inputs] if layer.inputs else [prev]
         y, lw = layer_fn(layer, xs)
         if count:
-            works.append(lw)
+            works.append(note_positions(layer, xs, lw))
         if layer.name in consumers:
             values[layer.name] = y
         prev = y

@@ -297,9 +297,8 @@ def _block_shares(total: int, keys: list, sizes: np.ndarray) -> np.ndarray:
 
 
 def _draw_columns(layer: Layer, in_f: int, nnz: int, sample: int) -> np.ndarray:
-    """Positions of a sample's nonzero input activations. The WorkProfile keeps how many there
-    are, not where: all columns when dense, otherwise a seeded uniform draw of that many
-    (the distribution of the synthetic inputs and, approximately, of ReLU outputs)."""
+    """Positions of a sample's nonzero input activations when the profile does not record them:
+    all columns when dense, otherwise a seeded uniform draw of that many."""
     if nnz >= in_f:
         return np.arange(in_f, dtype=np.int64)
     rng = np.random.default_rng([zlib.crc32(layer.name.encode()), sample])
@@ -307,9 +306,10 @@ def _draw_columns(layer: Layer, in_f: int, nnz: int, sample: int) -> np.ndarray:
 
 
 def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> LayerSchedule:
-    """EIE column broadcast (module docstring). Per-PE totals are the real ones from the profile
-    (``out_work`` interleaved over PEs); the per-column distribution inside them comes from the
-    real weight columns at the drawn activation positions, and sets the queue stalls."""
+    """EIE column broadcast (module docstring): every sample's real nonzero activation positions
+    (``LayerWork.in_nz_cols``) select the weight columns each PE works through, column by column,
+    so per-PE totals, per-column imbalance and the queue stalls are exact. A profile without
+    positions falls back to a seeded draw of the right count, corrected to the real per-PE totals."""
     pe = hw.pe_array
     n_pes, depth = pe.count, pe.act_queue_depth
     wbits, abits = bits_of(hw)
@@ -335,8 +335,9 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
     in_bytes_block = [nbytes(min(EIE_ACT_BLOCK, in_f - s) * abits) for s in starts]
     group_names = tuple(f"pe[{p}]" for p in range(n_pes)) + ("lnzd",)  # + the leading-nonzero detector
     tiles = []
+    exact = len(lw.in_nz_cols) == b  # the executor recorded the real nonzero positions
     for s in range(b):
-        cols = _draw_columns(layer, in_f, int(nnz[s]), s)
+        cols = lw.in_nz_cols[s] if exact else _draw_columns(layer, in_f, int(nnz[s]), s)
         target = -(-real * int(nnz[s]) // total_nnz) if b > 1 else real  # this sample's share, per PE
         drawn_eff = np.zeros(n_pes, dtype=np.int64)
         for bi, start in enumerate(starts):
@@ -349,7 +350,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
             per_pe = entries.sum(axis=1)
             drawn_eff += per_pe - fillers
             last_block = bi == len(starts) - 1
-            if last_block:  # real per-PE totals replace the drawn ones
+            if last_block and not exact:  # real per-PE totals replace the drawn ones
                 delta = target - drawn_eff
                 finish = np.maximum(finish + delta, 0)
                 per_pe = np.maximum(per_pe + delta, 0)
