@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .engine.cost import estimate, weight_storage_bits
+from .engine.cost import estimate
 from .engine.profile import WorkProfile
 from .engine.result import RunResult
 from .errors import ConfigError
@@ -123,13 +123,21 @@ def prepare(net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=N
 
 def cost(hw: HardwareConfig, ex: Execution, engine: str = "auto") -> Result:
     """Simulate and price one execution on one design."""
-    net = ex.net
-    result = simulate(net, ex.profile, hw, engine)
+    result = simulate(ex.net, ex.profile, hw, engine)
     energy = energy_rows(result, hw)
     layers = layer_rows(result, ex.profile, energy)
-    storage_bytes = -(-sum(weight_storage_bits(lay, hw) for lay in net.layers) // 8)
-    summary = summary_row(result, hw, energy, ex.accuracy, storage_bytes, net.name, hw.name)
-    return Result(summary, layers, energy, result, ex.profile, ex.outputs, hw, net)
+    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net)
+
+
+def summarize(hw: HardwareConfig, ex: Execution, engine: str = "auto") -> pd.DataFrame:
+    """Only the one-row summary of ``cost`` (what a sweep point keeps), without the per-layer table."""
+    result = simulate(ex.net, ex.profile, hw, engine)
+    return _summary(result, hw, ex, energy_rows(result, hw))
+
+
+def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.DataFrame) -> pd.DataFrame:
+    storage_bytes = -(-result.weight_storage_bits // 8)
+    return summary_row(result, hw, energy, ex.accuracy, storage_bytes, ex.net.name, hw.name)
 
 
 def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,

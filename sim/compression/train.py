@@ -177,8 +177,9 @@ class _Optimizer:
             p = params[key]
             if cfg.optimizer == "adam":
                 b1, b2, eps = 0.9, 0.999, 1e-8
-                m = self.m.setdefault(key, np.zeros_like(p))
-                v = self.v.setdefault(key, np.zeros_like(p))
+                if key not in self.m:  # lazily: setdefault would allocate zeros on every step
+                    self.m[key], self.v[key] = np.zeros_like(p), np.zeros_like(p)
+                m, v = self.m[key], self.v[key]
                 m *= b1
                 m += (1 - b1) * g
                 v *= b2
@@ -186,7 +187,9 @@ class _Optimizer:
                 lr_t = cfg.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
                 p -= (lr_t * m / (np.sqrt(v) + eps)).astype(np.float32)
             else:
-                m = self.m.setdefault(key, np.zeros_like(p))
+                if key not in self.m:
+                    self.m[key] = np.zeros_like(p)
+                m = self.m[key]
                 m *= cfg.momentum
                 m += g
                 p -= (cfg.lr * m).astype(np.float32)

@@ -95,17 +95,11 @@ def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, 
 
 
 def _capacity_bits(buf, hw: HardwareConfig) -> float:
+    """Total bits of a buffer (per-PE buffers summed over the PEs); 0 when there is none."""
     if buf is None:
         return 0.0
     pes = hw.pe_array.count if (buf.per_pe and hw.pe_array is not None) else 1
     return buf.size_kb * 1024 * 8 * pes
-
-
-def weights_fit_on_chip(net: Network, hw: HardwareConfig) -> bool:
-    if not hw.memory.weights_resident:
-        return False
-    need = sum(weight_storage_bits(lay, hw) for lay in net.layers)
-    return need <= _capacity_bits(hw.memory.buffer_for("weights"), hw)
 
 
 def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | None = None) -> list[bool]:
@@ -244,18 +238,19 @@ def fused_flags(net: Network) -> list[bool]:
 
 def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
     """First-fidelity cost of a whole run."""
-    on_chip = weights_on_chip(net, hw)
+    storage = [weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
+    on_chip = weights_on_chip(net, hw, storage)
     results = []
     fused = fused_flags(net)
     n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        t = layer_traffic(layer, lw, hw, first, last, on_chip[i])
+        t = layer_traffic(layer, lw, hw, first, last, on_chip[i], storage[i])
         fn = photonic_layer if hw.kind == "photonic" else electronic_layer
         results.append(fn(layer, lw, hw, t, fused[i]))
     add_time_based(results, hw)
-    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results)
+    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results, weight_storage_bits=sum(storage))
 
 
 def add_time_based(results: list[LayerResult], hw: HardwareConfig) -> None:

@@ -60,6 +60,7 @@ class RunResult:
     layers: list[LayerResult]
     # Network-level actions not tied to one layer (static power x time, one-time calibration).
     global_counts: Counter = field(default_factory=Counter)
+    weight_storage_bits: int = 0  # the weights in the design's own storage format
 
     @property
     def cycles(self) -> int:

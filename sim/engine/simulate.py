@@ -53,7 +53,7 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
         lr = simulate_layer(sched, hw)
         lr.counts.update(time_based_counts(hw, lr.cycles))
         results.append(lr)
-    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results)
+    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results, weight_storage_bits=sum(storage))
 
 
 def simulate_layer(sched: LayerSchedule, hw: HardwareConfig) -> LayerResult:

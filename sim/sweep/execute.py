@@ -101,7 +101,7 @@ def execution_for(spec: SweepSpec, values: dict):
 
 def evaluate_point(spec: SweepSpec, point: Point) -> str:
     """One finished row of sweep.csv (a full line), status ok or error."""
-    from ..run import cost
+    from ..run import summarize
 
     axis_cells = [point.values.get(a) for a in spec.axes]
     try:
@@ -109,8 +109,7 @@ def evaluate_point(spec: SweepSpec, point: Point) -> str:
         _, base = spec.designs[design]
         label = f"{design} (point {point.point_id})"
         hw = validate(apply_overrides(base, hw_values, label) if hw_values else base, label)
-        result = cost(hw, execution_for(spec, point.values), spec.engine)
-        summary = result.summary.iloc[0]
+        summary = summarize(hw, execution_for(spec, point.values), spec.engine).iloc[0]
         return format_row([point.point_id, STATUS_OK, ""] + axis_cells + [summary[c] for c in SUMMARY_COLUMNS])
     except Exception as exc:  # a point that fails validation or simulation is recorded, not fatal
         return format_row([point.point_id, STATUS_ERROR, error_text(exc)] + axis_cells + [None] * len(SUMMARY_COLUMNS))
