@@ -92,3 +92,18 @@ def test_big_activations_never_beat_the_bound(hw):
     r = sim.run(hw, net, batch=1, seed=0)
     assert (r.layers["cycles"] >= r.layers["bound_cycles"]).all()
     assert (r.layers["utilization"] <= 1.0 + 1e-12).all()
+
+
+def test_partly_resident_weights_stream_only_the_overflow(tiny_network):
+    """EIE-style on-chip weights: what fits stays, only the overflow streams from DRAM."""
+    from sim.engine.cost import weight_storage_bits, weights_on_chip
+    hw = sim.load_hardware("hwconfigs/eie.yaml")
+    need = sum(weight_storage_bits(lay, hw) for lay in tiny_network.layers)
+    assert weights_on_chip(tiny_network, hw) == [1.0] * len(tiny_network.layers)
+    half_kb = need / 2 / 8 / 1024 / 64  # per-PE size that holds half the weights
+    small = sim.load_hardware("hwconfigs/eie.yaml", {"memory.buffers.spmat_sram.size_kb": half_kb})
+    assert weights_on_chip(tiny_network, small)[0] == pytest.approx(0.5)
+    full = sim.run(hw, tiny_network, engine="analytical")
+    part = sim.run(small, tiny_network, engine="analytical")
+    dram = lambda r: r.energy.query("component == 'dram' and action == 'read_bits'")["count"].sum()
+    assert dram(part) - dram(full) == pytest.approx(need / 2, abs=8 * len(tiny_network.layers))

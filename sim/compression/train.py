@@ -42,6 +42,11 @@ class TrainConfig:
     epochs: int = 50
     eval_every: int = 0
     restore_best: bool = True
+    # Learning-speed record: the first evaluated iteration whose validation loss (nats) is at or
+    # below this target (0 = not recorded). On digits the validation loss falls monotonically for
+    # thousands of iterations, so the minimum (early stop) is the last evaluation and says nothing
+    # about speed; the time to a fixed loss does (see sim/compression/lottery.py).
+    target_val_loss: float = 0.0
 
 
 TRAIN_KEYS = {f for f in TrainConfig.__dataclass_fields__}
@@ -89,13 +94,15 @@ def train_config(data: dict | None, file: str, where: str = "train", base: Train
 
 @dataclass
 class TrainResult:
-    """What one training run produced. Iterations count mini-batch steps from 0."""
+    """What one training run produced. Iterations count mini-batch steps from 0 (absolute, also
+    after a resume at ``start_iteration``); ``iterations`` is the number of steps this run took."""
 
     net: Network
     iterations: int
     best_iteration: int  # early-stop iteration: minimum validation loss
     val_loss: float
     val_accuracy: float
+    target_iteration: int | None = None  # first iteration with val loss <= cfg.target_val_loss (None: never)
     history: list = field(default_factory=list)  # (iteration, val_loss, val_accuracy)
     snapshots: dict = field(default_factory=dict)  # iteration -> {layer: (weight, bias)}
     codebooks: dict = field(default_factory=dict)  # layer -> fine-tuned codebook (shared layers)
@@ -203,7 +210,8 @@ def _progress(total: int, desc: str):
 
 
 def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
-          shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train") -> TrainResult:
+          shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train",
+          start_iteration: int = 0) -> TrainResult:
     """Train ``net`` (its current weights are the starting point) on ``data``.
 
     data: (x_train, y_train, x_val, y_val), x already shaped for the network.
@@ -211,6 +219,11 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     shared: {layer: (codebook float32 (k,), codes int array like the weight)}: train the codebook
     (k-means fine-tuning); such a layer needs a mask too when it is pruned.
     seed: mini-batch order. Returns the trained copy with its early-stop record.
+    start_iteration: resume at this iteration (late rewinding): train only the remaining
+    ``epochs x batches per epoch - start_iteration`` iterations, on the same mini-batches a run
+    from 0 with this seed would see there, with fresh optimizer state (Adam moments zero, its
+    bias correction restarting). Iterations in the result (early stop, history, snapshots) count
+    from 0 on that absolute scale.
     """
     from threadpoolctl import threadpool_limits
 
@@ -227,31 +240,41 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     n = len(y_train)
     per_epoch = max(1, -(-n // cfg.batch_size))
     total = per_epoch * cfg.epochs
+    if not 0 <= start_iteration < total:
+        raise ValueError(f"start_iteration must be in [0, {total}) ({cfg.epochs} epochs x {per_epoch} "
+                         f"mini-batches); got {start_iteration}")
     eval_every = cfg.eval_every or per_epoch
     rng = np.random.default_rng(seed)
     opt = _Optimizer(cfg)
     history, snapshots = [], {}
     wanted = set(int(i) for i in snapshot_iterations)
-    best = (np.inf, 0, 0.0, None)
-    it = 0
+    best = (np.inf, start_iteration, 0.0, None)
+    reached = None
+    it = start_iteration
     # Single BLAS thread: the machine's cores are shared, and a fixed thread count keeps the
     # floating-point summation order (hence the weights) identical run to run.
-    with threadpool_limits(limits=1), _progress(total, desc) as bar:
+    with threadpool_limits(limits=1), _progress(total - start_iteration, desc) as bar:
         def record(iteration):
-            nonlocal best
+            nonlocal best, reached
             if iteration in wanted:
                 snapshots[iteration] = _snapshot(params, net)
             if iteration % eval_every == 0 or iteration == total:
                 loss, acc = evaluate(net, x_val, y_val, params)
                 history.append((iteration, loss, acc))
+                if reached is None and cfg.target_val_loss and loss <= cfg.target_val_loss:
+                    reached = iteration
                 if loss < best[0]:
                     best = (loss, iteration, acc, _snapshot(params, net) if cfg.restore_best else None)
                 bar.set_postfix(val_acc=f"{acc:.3f}", refresh=False)
 
-        record(0)
-        for _ in range(cfg.epochs):
-            order = rng.permutation(n)
+        record(it)
+        for epoch in range(cfg.epochs):
+            order = rng.permutation(n)  # drawn for skipped epochs too: the order must not shift
+            if (epoch + 1) * per_epoch <= start_iteration:
+                continue
             for start in range(0, n, cfg.batch_size):
+                if epoch * per_epoch + start // cfg.batch_size < start_iteration:
+                    continue
                 idx = order[start:start + cfg.batch_size]
                 logits, caches = forward(net, params, x_train[idx], train=True)
                 _, dlogits = softmax_cross_entropy(logits, y_train[idx])
@@ -266,8 +289,8 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     out = with_weights(net, final)
     codebooks = {name: final[(name, "codebook")] for name in shared}
     snapshots = {i: _by_layer(s, net) for i, s in snapshots.items()}
-    return TrainResult(net=out, iterations=it, best_iteration=best[1], val_loss=float(best[0]),
-                       val_accuracy=float(best[2]), history=history, snapshots=snapshots, codebooks=codebooks)
+    return TrainResult(net=out, iterations=it - start_iteration, best_iteration=best[1], val_loss=float(best[0]),
+                       val_accuracy=float(best[2]), target_iteration=reached, history=history, snapshots=snapshots, codebooks=codebooks)
 
 
 def _snapshot(params: dict, net: Network) -> dict:

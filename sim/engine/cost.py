@@ -70,16 +70,17 @@ def relative_index_entries(weight: np.ndarray, index_bits: int) -> int:
 class Traffic:
     dram_read_bytes: int
     dram_write_bytes: int
-    weight_bits: int
+    weight_bits: int  # the layer's weights in the design's storage format
     in_bits: int
     out_bits: int
+    weight_dram_bits: int = 0  # the part of weight_bits not resident on chip: streamed from DRAM
 
 
 def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool,
-                  weights_on_chip: bool, storage_bits: int | None = None) -> Traffic:
-    """DRAM traffic of one layer at first fidelity: weights once per batch unless resident on
-    chip; activations spill to DRAM when input + output do not fit the activation buffer.
-    storage_bits: ``weight_storage_bits(layer, hw)`` when the caller already has it."""
+                  resident: float, storage_bits: int | None = None) -> Traffic:
+    """DRAM traffic of one layer at first fidelity: the weights once per batch, less the fraction
+    ``resident`` on chip; activations spill to DRAM when input + output do not fit the activation
+    buffer. storage_bits: ``weight_storage_bits(layer, hw)`` when the caller already has it."""
     _, abits = bits_of(hw)
     wbits = weight_storage_bits(layer, hw) if storage_bits is None else storage_bits
     in_bits = lw.in_act_count * abits
@@ -87,11 +88,12 @@ def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, 
     act_buf = hw.memory.buffer_for("inputs")
     cap_bits = _capacity_bits(act_buf, hw)
     spill = (in_bits + out_bits) > cap_bits
-    dram_read = 0 if weights_on_chip else wbits
+    streamed = wbits - int(round(float(resident) * wbits))
+    dram_read = streamed
     if first or spill:
         dram_read += in_bits
     dram_write = out_bits if (last or spill) else 0
-    return Traffic(ceil_div(dram_read, 8), ceil_div(dram_write, 8), wbits, in_bits, out_bits)
+    return Traffic(ceil_div(dram_read, 8), ceil_div(dram_write, 8), wbits, in_bits, out_bits, streamed)
 
 
 def _capacity_bits(buf, hw: HardwareConfig) -> float:
@@ -102,19 +104,23 @@ def _capacity_bits(buf, hw: HardwareConfig) -> float:
     return buf.size_kb * 1024 * 8 * pes
 
 
-def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | None = None) -> list[bool]:
-    """Per layer: are its weights resident on chip? An independent-layer network is a set of
-    separate benchmarks (EIE Table III), each loaded on its own, so each layer must fit alone;
-    otherwise the whole network must fit at once. storage_bits: per-layer
+def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | None = None) -> list[float]:
+    """Per layer: the fraction of its weights resident on chip (0 when the design streams weights).
+
+    A design that keeps its model on chip (EIE) holds as much as its weight SRAM allows; what
+    does not fit streams from DRAM on every use, in proportion, rather than all or nothing. An
+    independent-layer network is a set of separate benchmarks (EIE Table III), each loaded on its
+    own; otherwise the whole network shares the SRAM. storage_bits: per-layer
     ``weight_storage_bits`` when the caller already has them."""
     if not hw.memory.weights_resident:
-        return [False] * len(net.layers)
+        return [0.0] * len(net.layers)
     if storage_bits is None:
         storage_bits = [weight_storage_bits(lay, hw) for lay in net.layers]
     cap = _capacity_bits(hw.memory.buffer_for("weights"), hw)
     if not net.independent:
-        return [sum(storage_bits) <= cap] * len(net.layers)
-    return [bits <= cap for bits in storage_bits]
+        total = sum(storage_bits)
+        return [min(1.0, cap / total) if total else 1.0] * len(net.layers)
+    return [min(1.0, cap / bits) if bits else 1.0 for bits in storage_bits]
 
 
 def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
@@ -155,8 +161,7 @@ def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic) -> None:
     lr.add("dram", "write_bits", 8 * t.dram_write_bytes)
     wbuf, ibuf, obuf = mem.buffer_for("weights"), mem.buffer_for("inputs"), mem.buffer_for("outputs")
     if t.weight_bits:
-        if 8 * t.dram_read_bytes >= t.weight_bits:  # streamed in this run
-            lr.add(wbuf.name, "write_bits", t.weight_bits)
+        lr.add(wbuf.name, "write_bits", t.weight_dram_bits)  # what streamed in during this run
         lr.add(wbuf.name, "read_bits", t.weight_bits)
     lr.add(ibuf.name, "read_bits", t.in_bits)
     lr.add(obuf.name, "write_bits", t.out_bits)

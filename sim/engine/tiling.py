@@ -93,13 +93,14 @@ class LayerIO:
     outputs_to_dram: bool
 
 
-def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, on_chip: bool,
+def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, resident: float,
              storage_bits: int | None = None) -> LayerIO:
-    t = layer_traffic(layer, lw, hw, first, last, on_chip, storage_bits)
+    """resident: fraction of the layer's weights held on chip (cost.weights_on_chip)."""
+    t = layer_traffic(layer, lw, hw, first, last, resident, storage_bits)
     act_buf = hw.memory.buffer_for("inputs")
     cap_bits = 8 * buffer_capacity_bytes(act_buf, hw) if act_buf is not None else 0
     spill = t.in_bits + t.out_bits > cap_bits  # same rule as cost.layer_traffic
-    return LayerIO(t, layer.is_weighted and not on_chip and t.weight_bits > 0,
+    return LayerIO(t, layer.is_weighted and t.weight_dram_bits > 0,
                    (first or spill) and t.in_bits > 0, last or spill)
 
 
@@ -180,6 +181,14 @@ def _cap(buf, hw) -> int:
     return buffer_capacity_bytes(buf, hw) if buf is not None else 0
 
 
+def streamed_weights(t: Traffic, wbuf, hw) -> tuple[int, bool]:
+    """(bytes of the layer's weights that come from DRAM, whether they stay in the weight buffer
+    once loaded). A partly resident layer has filled the buffer with its resident part, so what
+    it streams must come again on every use."""
+    w_bytes = nbytes(t.weight_dram_bits)
+    return w_bytes, t.weight_dram_bits == t.weight_bits and w_bytes <= _cap(wbuf, hw)
+
+
 def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult) -> LayerSchedule:
     """Activation / pooling / flatten: one tile on the activation unit (a relu right after a
     weighted layer runs in that layer's output pipeline: no cycles)."""
@@ -228,8 +237,8 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
         n_chunks = max(1, math.ceil(psum_bytes / max(1.0, _cap(obuf, hw) / 2)))
     row_sizes, col_sizes = _slices(sr, rows), _slices(sc, cols)
     t_sizes = [int(x) for x in split(big_t, np.ones(min(n_chunks, big_t)))]
-    w_total, in_total, out_total = nbytes(t.weight_bits), nbytes(t.in_bits), nbytes(t.out_bits)
-    weights_stay = w_total <= _cap(wbuf, hw)
+    w_total, weights_stay = streamed_weights(t, wbuf, hw)
+    in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
     inputs_stay = in_total <= _cap(ibuf, hw)
     macs = performed_macs(lw, hw)
     # Each tile = (group, chunk, column fold, row fold): its GEMM extents along K, M and Npix.
@@ -318,8 +327,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
     ptr_buf = hw.memory.buffer_for("pointers") or wbuf
     t = io.traffic
     real = eie_pe_loads(lw, n_pes).astype(np.int64)  # effectual MACs per PE over the batch
-    w_total, out_total = nbytes(t.weight_bits), nbytes(t.out_bits)
-    weights_stay = w_total <= _cap(wbuf, hw)
+    (w_total, weights_stay), out_total = streamed_weights(t, wbuf, hw), nbytes(t.out_bits)
     b = lw.batch
     nnz = np.asarray(lw.in_nnz_per_sample, dtype=np.int64)
     if nnz.size != b:
@@ -389,7 +397,7 @@ def _map_eie_conv(layer, lw, hw, io, floor, real, nnz, out_per_sample) -> LayerS
     t = io.traffic
     b = lw.batch
     total_nnz = max(1, int(nnz.sum()))
-    w_total, in_total = nbytes(t.weight_bits), nbytes(t.in_bits)
+    (w_total, weights_stay), in_total = streamed_weights(t, wbuf, hw), nbytes(t.in_bits)
     in_per_sample = split(in_total, np.ones(b))
     tiles = []
     for s in range(b):
@@ -401,7 +409,7 @@ def _map_eie_conv(layer, lw, hw, io, floor, real, nnz, out_per_sample) -> LayerS
         if pe.codebook_bits:
             c[("codebook", "lookup")] += work
         loads = []
-        if io.weights_from_dram and (s == 0 or w_total > _cap(wbuf, hw)):
+        if io.weights_from_dram and (s == 0 or not weights_stay):
             loads.append((wbuf.name, w_total))
         if io.inputs_from_dram:
             loads.append((ibuf.name, int(in_per_sample[s])))
@@ -431,13 +439,13 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     wbuf, ibuf, obuf = _buffers(hw)
     t = io.traffic
     passes = max(1, int(pw.passes))
-    w_total, in_total, out_total = nbytes(t.weight_bits), nbytes(t.in_bits), nbytes(t.out_bits)
+    w_total, stay = streamed_weights(t, wbuf, hw)
+    in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
     pieces = fc_stream_pieces(w_total, hw) if layer.kind == "fc" else 1
     n = passes * pieces
     compute = split(pw.compute_cycles, np.ones(n))
     reprogram = split(pw.reprogram_cycles, np.ones(n))
     if layer.kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
-        stay = w_total <= _cap(wbuf, hw)
         w_tile = np.concatenate([split(w_total if (p == 0 or not stay) else 0, np.ones(pieces))
                                  for p in range(passes)])
         in_pass = split(in_total, np.ones(passes))  # a sample's activations arrive with its first piece
