@@ -254,11 +254,11 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     # Single BLAS thread: the machine's cores are shared, and a fixed thread count keeps the
     # floating-point summation order (hence the weights) identical run to run.
     with threadpool_limits(limits=1), _progress(total - start_iteration, desc) as bar:
-        def record(iteration):
+        def record(iteration, first=False):
             nonlocal best, reached
             if iteration in wanted:
                 snapshots[iteration] = _snapshot(params, net)
-            if iteration % eval_every == 0 or iteration == total:
+            if first or iteration % eval_every == 0 or iteration == total:
                 loss, acc = evaluate(net, x_val, y_val, params)
                 history.append((iteration, loss, acc))
                 if reached is None and cfg.target_val_loss and loss <= cfg.target_val_loss:
@@ -267,7 +267,7 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                     best = (loss, iteration, acc, _snapshot(params, net) if cfg.restore_best else None)
                 bar.set_postfix(val_acc=f"{acc:.3f}", refresh=False)
 
-        record(it)
+        record(it, first=True)  # the starting weights are a candidate too (a resumed run's included)
         for epoch in range(cfg.epochs):
             order = rng.permutation(n)  # drawn for skipped epochs too: the order must not shift
             if (epoch + 1) * per_epoch <= start_iteration:

@@ -13,6 +13,8 @@ class LayerResult:
 
     cycles: simulated (or first-fidelity) core-clock cycles of the layer.
     bound_cycles: analytical roofline floor, max(compute at full utilization, memory at full bandwidth).
+    compute_cycles: cycles the compute units were busy, stalls excluded (the dataflow's own compute
+    time: SCALE-Sim's compute cycles on a dense systolic array; ideal compute at first fidelity).
     counts: (component, action) -> how many times (bits, conversions, cycles ...).
     """
 

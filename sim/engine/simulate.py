@@ -72,6 +72,8 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig) -> LayerResult:
     run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record)
     lr.counts.update(sched.counts)
     lr.cycles = int(env.now)
+    # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
+    lr.compute_cycles = int(sum(t.compute_cycles for t in sched.tiles))
     lr.events = env.events_processed
     lr.dram_bytes = sched.dram_bytes
     lr.sram_bytes = sram_bytes(lr.counts, hw)

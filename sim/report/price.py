@@ -12,7 +12,7 @@ SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "cycles", "latency_
                    "energy_per_inference_pj", "power_w", "fps", "fps_per_w", "energy_per_bit_pj",
                    "weight_storage_bytes"]
 LAYER_COLUMNS = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles",
-                 "bound_cycles", "latency_s", "stall_cycles"] + [f"stall_{c}_cycles" for c in STALL_CAUSES] + [
+                 "compute_cycles", "bound_cycles", "latency_s", "stall_cycles"] + [f"stall_{c}_cycles" for c in STALL_CAUSES] + [
                  "energy_pj", "dram_bytes", "sram_bytes", "utilization"]
 ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "energy_pj"]
 NETWORK_ROW = "(network)"  # energy rows not tied to one layer
@@ -44,7 +44,7 @@ def layer_rows(result: RunResult, profile, energy: pd.DataFrame) -> pd.DataFrame
             "weight_density": lw.weight_density if lw.weight_count else np.nan,
             "act_density": lw.act_density,
             "macs": lw.macs, "effectual_macs": lw.effectual_macs,
-            "cycles": lr.cycles, "bound_cycles": lr.bound_cycles,
+            "cycles": lr.cycles, "compute_cycles": lr.compute_cycles, "bound_cycles": lr.bound_cycles,
             "latency_s": lr.cycles / (result.clock_ghz * 1e9), "stall_cycles": lr.stall_cycles,
             **{f"stall_{c}_cycles": int(lr.stalls.get(c, 0)) for c in STALL_CAUSES},
             "energy_pj": float(by_layer.get(lr.name, 0.0)),
