@@ -6,7 +6,7 @@ from sim.compression.models_io import load_architecture
 from sim.compression.pipeline import SplitData
 from sim.compression.prune import full_masks, layer_rates, magnitude_masks
 from sim.compression.quantize import quantize_network
-from sim.compression.train import TrainConfig, _params, evaluate, init_weights, train, train_config
+from sim.compression.train import TrainConfig, _params, evaluate, init_weights, train, train_config, with_weights
 from sim.engine.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.data import load_dataset
@@ -118,6 +118,50 @@ def test_sgd_and_snapshots(digits):
     np.testing.assert_array_equal(res.snapshots[0]["fc1"][0], net.layer("fc1").weight)
     assert not np.array_equal(res.snapshots[5]["fc1"][0], net.layer("fc1").weight)
     assert data.accuracy(res.net) > 0.5
+
+
+def test_resuming_at_iteration_k_replays_the_remaining_minibatches(digits):
+    # Plain SGD (momentum 0) has no optimizer state, so resuming from the iteration-k snapshot must
+    # reproduce the uninterrupted run exactly: same mini-batches, only the remaining iterations.
+    net = _net(MLP)
+    data = SplitData(net, digits)
+    cfg = TrainConfig(optimizer="sgd", momentum=0.0, lr=0.05, epochs=2, eval_every=5, restore_best=False)
+    full = train(net, data.train, cfg, seed=7, snapshot_iterations=(26,))
+    resumed = train(net.copy(), data.train, cfg, seed=7, start_iteration=26)
+    assert resumed.iterations == 42 - 26 and full.iterations == 42  # 2 epochs x 21 mini-batches
+    resumed = train(with_weights(net, full.snapshots[26]), data.train, cfg, seed=7, start_iteration=26)
+    for a, b in zip(full.net.weighted_layers, resumed.net.weighted_layers):
+        np.testing.assert_array_equal(a.weight, b.weight)
+    assert [h[0] for h in resumed.history] == [26, 30, 35, 40, 42]  # the absolute iteration scale
+    assert resumed.history[1:] == [h for h in full.history if h[0] > 26]
+    with pytest.raises(ValueError, match="start_iteration"):
+        train(net, data.train, cfg, seed=7, start_iteration=42)
+
+
+def test_adam_restarts_its_moments_on_resume(digits):
+    net = _net(MLP)
+    data = SplitData(net, digits)
+    cfg = TrainConfig(epochs=1, eval_every=5, restore_best=False)
+    full = train(net, data.train, cfg, seed=1, snapshot_iterations=(10,))
+    resumed = train(with_weights(net, full.snapshots[10]), data.train, cfg, seed=1, start_iteration=10)
+    # Fresh zero moments with restarted bias correction: the first resumed step moves every weight
+    # that has a gradient by about lr (Adam's first step is lr x sign(g)), unlike step 11 of the
+    # uninterrupted run, so the two runs end apart.
+    assert resumed.iterations == 11 and resumed.best_iteration >= 10
+    assert not np.array_equal(full.net.layer("fc1").weight, resumed.net.layer("fc1").weight)
+
+
+def test_target_iteration_is_the_first_evaluation_at_or_below_the_target(digits):
+    net = _net(MLP)
+    data = SplitData(net, digits)
+    res = train(net, data.train, TrainConfig(epochs=3, eval_every=3, lr=1e-2, target_val_loss=0.3), seed=0)
+    first = next(i for i, loss, _ in res.history if loss <= 0.3)
+    assert res.target_iteration == first and 0 < first < 63
+    never = train(net, data.train, TrainConfig(epochs=1, eval_every=3, target_val_loss=1e-6), seed=0)
+    assert never.target_iteration is None
+    assert train_config({"target_val_loss": 0.05}, "r.yaml").target_val_loss == 0.05
+    with pytest.raises(ConfigError, match="target_val_loss: must be a number >= 0"):
+        train_config({"target_val_loss": -1}, "r.yaml")
 
 
 def test_centroid_finetuning_keeps_weights_shared(digits):
