@@ -80,6 +80,8 @@ def fc_rows(name: str, rows: int, cols: int, density: float, batch: int, rng, re
     n_threads = 2
     partptr, rows_idx, cvalues = formats.csc_from_dense(mask, w, n_threads)
     scipy_w = sp.csr_matrix(w)
+    if batch > 1:
+        tiles = formats.csr_tiles_from_dense(mask, w, *formats.csr_tile_shape(rows, cols, nnz, batch))
     del mask
     act_bytes = 4 * batch * (cols + rows)
     fmt_bytes = values.nbytes + indices.nbytes + indptr.nbytes
@@ -95,12 +97,10 @@ def fc_rows(name: str, rows: int, cols: int, density: float, batch: int, rng, re
                               + scipy_w.indptr.nbytes + act_bytes)
         impls["numpy-dense"] = (lambda: w @ x1, w.nbytes + act_bytes)
     else:
-        block_cols = 1 << (max(64, 256 * 1024 // (4 * batch)).bit_length() - 1)
-        blkptr = formats.csr_block_pointers(indptr, indices, cols, block_cols)
         outT = np.empty((rows, batch), dtype=np.float32)
-        impls["numba-csr"] = (lambda: csr_matmul(blkptr, indices, values, NO_CODEBOOK, np.ascontiguousarray(x.T),
-                                                 outT, work),
-                              values.nbytes + indices.nbytes + blkptr.nbytes + act_bytes)
+        impls["numba-csr"] = (lambda: csr_matmul(*tiles[:3], tiles[3], NO_CODEBOOK, np.ascontiguousarray(x.T), outT,
+                                                 work),
+                              sum(a.nbytes for a in tiles) + act_bytes)
         impls["scipy-csr"] = (lambda: (scipy_w @ x.T).T, scipy_w.data.nbytes + scipy_w.indices.nbytes
                               + scipy_w.indptr.nbytes + act_bytes)
         impls["numpy-dense"] = (lambda: x @ w.T, w.nbytes + act_bytes)

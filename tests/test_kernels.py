@@ -50,17 +50,17 @@ def test_csr_matvec_matches_dense(rng, kernel, shape, density):
 @FAST
 @given(rows=st.integers(1, 40), cols=st.integers(1, 70), batch=st.integers(1, 9),
        w_density=st.floats(0, 1), x_density=st.floats(0, 1), kind=st.sampled_from(["float", "kmeans", "linear"]),
-       bits=st.integers(2, 8), block_cols=st.sampled_from([1, 8, 64, 4096]), seed=st.integers(0, 2 ** 32 - 1))
-def test_csr_matmul_property(rows, cols, batch, w_density, x_density, kind, bits, block_cols, seed):
+       bits=st.integers(2, 8), block_cols=st.sampled_from([1, 8, 64, 300, 4096]), row_tile=st.sampled_from([1, 3, 256]),
+       seed=st.integers(0, 2 ** 32 - 1))
+def test_csr_matmul_property(rows, cols, batch, w_density, x_density, kind, bits, block_cols, row_tile, seed):
     rng = np.random.default_rng(seed)
     w = reference.sparse_array(rng, (rows, cols), w_density)
     words, codebook, scale, dense = encode(rng, w, kind, bits)
     x = reference.sparse_array(rng, (batch, cols), x_density)
-    indptr, indices, values = formats.csr_from_dense(w != 0, words)
-    blkptr = formats.csr_block_pointers(indptr, indices, cols, block_cols)
+    tile_ptr, counts, indices, values = formats.csr_tiles_from_dense(w != 0, words, row_tile, block_cols)
     outT = np.empty((rows, batch), dtype=np.float32)
     work = np.empty(rows, dtype=np.int64)
-    eff = csr_matmul(blkptr, indices, values, codebook, np.ascontiguousarray(x.T), outT, work)
+    eff = csr_matmul(tile_ptr, counts, indices, values, codebook, np.ascontiguousarray(x.T), outT, work)
     got = outT.T * (scale if scale is not None else 1)
     np.testing.assert_allclose(got, x @ dense.T, rtol=1e-4, atol=1e-4)
     per_row, _ = reference.fc_counts(w, x)
@@ -79,9 +79,9 @@ def test_integer_fc_is_exact(rows, cols, batch, w_density, x_density, bits, seed
     x = reference.sparse_array(rng, (batch, cols), x_density, np.int8, -127, 128)
     want = reference.matmul_int(w, x)
     indptr, indices, values = formats.csr_from_dense(w != 0, w)
-    blkptr = formats.csr_block_pointers(indptr, indices, cols, 16)
+    tile_ptr, counts, tidx, tvals = formats.csr_tiles_from_dense(w != 0, w, 4, 16)
     outT = np.empty((rows, batch), dtype=np.int32)
-    csr_matmul(blkptr, indices, values, NO_CODEBOOK, np.ascontiguousarray(x.T), outT, np.empty(rows, np.int64))
+    csr_matmul(tile_ptr, counts, tidx, tvals, NO_CODEBOOK, np.ascontiguousarray(x.T), outT, np.empty(rows, np.int64))
     np.testing.assert_array_equal(outT.T, want)
     out1 = np.empty(rows, dtype=np.int32)
     csr_matvec(indptr, indices, values, NO_CODEBOOK, x[0], out1, np.empty(rows, np.int64))
@@ -193,6 +193,16 @@ def test_integer_conv_is_exact(c, bits):
     np.testing.assert_array_equal(out, reference.conv2d_int(xq, wq, *args))
 
 
+def test_conv_stride1_bands_cover_tall_planes(rng):
+    """A plane taller than one band of output rows (several tasks per sample) and a weight count
+    that leaves mac4 remainders."""
+    x = reference.sparse_array(rng, (2, 3, 40, 7), 0.8)
+    wt = reference.sparse_array(rng, (5, 3, 3, 3), 0.45)
+    out, work, eff = run_conv(conv_sparse, x, wt, NO_CODEBOOK, wt != 0, 1, 1, 1, 1)
+    np.testing.assert_allclose(out, reference.conv2d(x, wt, 1, 1, 1, 1), rtol=1e-4, atol=1e-4)
+    assert eff == reference.conv_counts(x, wt, 1, 1, 1, 1)[0].sum()
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_without_jit(rng, stride):
     x = reference.sparse_array(rng, (1, 2, 5, 5), 0.7)
@@ -228,10 +238,21 @@ def test_pool_without_jit(rng):
     np.testing.assert_allclose(out, reference.pool2d(x, "maxpool", 2, 2, 0))
 
 
-def test_block_pointers_split_rows_by_column_block():
-    w = np.array([[1, 0, 2, 3], [0, 0, 0, 4]], dtype=np.float32)
-    indptr, indices, _ = formats.csr_from_dense(w != 0, w)
-    np.testing.assert_array_equal(formats.csr_block_pointers(indptr, indices, 4, 2), [[0, 1, 3], [3, 3, 4]])
+def test_tiles_order_weights_by_tile_block_row():
+    w = np.array([[1, 0, 2, 3, 0], [0, 0, 0, 4, 5], [6, 0, 0, 0, 7]], dtype=np.float32)
+    tile_ptr, counts, indices, values = formats.csr_tiles_from_dense(w != 0, w, 2, 3)  # blocks of 3 and 2 columns
+    np.testing.assert_array_equal(tile_ptr, [0, 5, 7])
+    np.testing.assert_array_equal(counts, [[[2, 0], [1, 2]], [[1, 0], [1, 0]]])
+    np.testing.assert_array_equal(values, [1, 2, 3, 4, 5, 6, 7])
+    np.testing.assert_array_equal(indices, [0, 2, 0, 0, 1, 0, 1])
+    assert indices.dtype == np.uint8
+
+
+def test_tile_shape_keeps_activation_block_in_cache():
+    rows, block = formats.csr_tile_shape(4096, 25088, 10_275_000, 64)
+    assert (rows, block) == (256, 128)  # 10%: 8 / 0.1 -> 128 columns x 64 x 4 B = 32 KB
+    assert formats.csr_tile_shape(4096, 25088, 102_750, 64)[1] == 1024  # 0.1%: capped at the L2 budget
+    assert formats.csr_tile_shape(10, 5, 50, 2) == (10, 5)
 
 
 def test_uint16_indices_up_to_65536_inputs():

@@ -28,15 +28,18 @@ weight_words_read  nnz (batch 1: once;     stored weights of    nnz per sample
                    used for every sample)  per sample
 index_words_read   nnz column indices +    one row index per    nnz offsets + 2 channel
                    row pointers (batched:  weight read + 2      pointers per sample and
-                   a pointer per row and   column pointers per  output channel
-                   column block + 1)       broadcast and part
+                   a count per row and     column pointers per  output channel
+                   column block + a        broadcast and part
+                   pointer per row tile
+                   + 1)
 act_reads          nnz per sample (zeros   every input, once    nnz x OH x OW per sample
                    are read and            per sample (the
                    multiplied)             zero test)
 psum_writes        batch 1: one per row    one per weight read  nnz x OH x OW per sample
                    (register accumulator); (scatter into the    (accumulator plane in L1)
-                   batched: one per MAC    row's accumulator)
-                   (accumulator row in L1)
+                   batched: one per 4      row's accumulator)    (stride 1: one per 4
+                   stored weights (mac4)                         stored weights, mac4)
+                   and sample
 codebook_lookups   weight_words_read for k-means layers, else 0 (same for all three)
 =================  ======================  ===================  ==========================
 
@@ -63,7 +66,6 @@ from .profile import LayerWork, WorkProfile
 from .reference import elementwise, run_layers
 
 FC_DATAFLOWS = ("csr", "csc")
-L2_BUDGET_BYTES = 256 * 1024  # activation block the batched CSR kernel keeps in cache
 _EMPTY_CODEBOOK = np.zeros(0, dtype=np.float32)
 _CACHE: dict[tuple, tuple] = {}
 
@@ -141,15 +143,15 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
             lw.index_words_read = nnz + n_rows + 1
             lw.psum_writes = n_rows
         else:
-            block_cols = _block_cols(batch)
-            blkptr = _cached(layer, ("csr-blocks", block_cols),
-                             lambda: formats.csr_block_pointers(indptr, indices, n_in, block_cols))
+            tile_shape = formats.csr_tile_shape(n_rows, n_in, nnz, batch)
+            tiles = _cached(layer, ("csr-tiles",) + tile_shape,
+                            lambda: formats.csr_tiles_from_dense(mask, words, *tile_shape))
             outT = np.empty((n_rows, batch), dtype=acc_dtype)
-            eff = int(csr_matmul(blkptr, indices, values, codebook, np.ascontiguousarray(x2.T), outT, work))
+            eff = int(csr_matmul(*tiles[:3], tiles[3], codebook, np.ascontiguousarray(x2.T), outT, work))
             out = outT.T
             lw.weight_words_read = nnz
-            lw.index_words_read = nnz + blkptr.size
-            lw.psum_writes = nnz * batch
+            lw.index_words_read = nnz + tiles[0].size + tiles[1].size
+            lw.psum_writes = grouped_writes(tiles[1]) * batch
         lw.act_reads = nnz * batch
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1))
@@ -157,11 +159,11 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
     return y
 
 
-def _block_cols(batch: int) -> int:
-    """Column block of the batched CSR kernel: a power of two whose (block x batch) float32
-    activations fit ``L2_BUDGET_BYTES``."""
-    cols = max(64, L2_BUDGET_BYTES // (4 * batch))
-    return 1 << (cols.bit_length() - 1)
+def grouped_writes(counts: np.ndarray) -> int:
+    """Accumulator writes of runs of ``counts`` stored weights applied four at a time (``mac4``):
+    one write per group of four and one per leftover weight."""
+    c = np.asarray(counts, dtype=np.int64)
+    return int((c // 4 + c % 4).sum())
 
 
 def _finish(out, row_scale, x_scale, integer, bias, shape):
@@ -208,7 +210,7 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
     lw.weight_words_read = nnz * batch
     lw.index_words_read = nnz * batch + 2 * out_c * batch
     lw.act_reads = nnz * positions
-    lw.psum_writes = nnz * positions
+    lw.psum_writes = (grouped_writes(np.diff(ptr)) if s == 1 else nnz) * positions
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
     macs = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)

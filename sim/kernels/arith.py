@@ -34,6 +34,14 @@ def mac(acc, w, x):
     return np.float32(acc + np.float32(w) * x)
 
 
+def mac4(acc, w0, x0, w1, x1, w2, x2, w3, x3):
+    """``acc + w0*x0 + w1*x1 + w2*x2 + w3*x3`` in the accumulator's type: four stored weights
+    per accumulator load and store (unroll-and-jam; see ``csr.csr_matmul``)."""
+    if isinstance(acc, (np.integer, int)):
+        return np.int32(int(acc) + int(w0) * int(x0) + int(w1) * int(x1) + int(w2) * int(x2) + int(w3) * int(x3))
+    return np.float32(acc + (np.float32(w0) * x0 + np.float32(w1) * x1) + (np.float32(w2) * x2 + np.float32(w3) * x3))
+
+
 def zero_like(out):
     """Additive zero of ``out``'s dtype (the accumulator type)."""
     return out.dtype.type(0)
@@ -51,6 +59,16 @@ def _mac(acc, w, x):
     if isinstance(acc, types.Integer):
         return lambda acc, w, x: np.int32(acc + np.int32(w) * np.int32(x))
     return lambda acc, w, x: acc + np.float32(w) * x
+
+
+@overload(mac4)
+def _mac4(acc, w0, x0, w1, x1, w2, x2, w3, x3):
+    if isinstance(acc, types.Integer):
+        return lambda acc, w0, x0, w1, x1, w2, x2, w3, x3: np.int32(
+            acc + np.int32(w0) * np.int32(x0) + np.int32(w1) * np.int32(x1)
+            + np.int32(w2) * np.int32(x2) + np.int32(w3) * np.int32(x3))
+    return lambda acc, w0, x0, w1, x1, w2, x2, w3, x3: acc + (
+        (np.float32(w0) * x0 + np.float32(w1) * x1) + (np.float32(w2) * x2 + np.float32(w3) * x3))
 
 
 @overload(zero_like)

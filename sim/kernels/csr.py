@@ -14,12 +14,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .arith import mac, weight_at, zero_like
+from .arith import mac, mac4, weight_at, zero_like
 
 # Reassociation lets LLVM split each row's sum over SIMD lanes (gathers of x); results stay
 # allclose to the sequential sum. No 'nnan'/'ninf': NaN and inf inputs propagate as in numpy.
 FASTMATH = {"reassoc", "nsz", "contract"}
-ROW_TILE = 32  # rows per task of the batched kernel: their outputs (ROW_TILE x batch) stay in L1/L2
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -55,28 +54,33 @@ def csr_matvec(indptr, indices, values, codebook, x, out, out_work):
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
-def csr_matmul(blkptr, indices, values, codebook, xT, outT, out_work):
-    """Batched fc on transposed activations: ``outT[r, b] = sum_k w_k * xT[indices[k], b]``.
+def csr_matmul(tile_ptr, counts, indices, values, codebook, xT, outT, out_work):
+    """Batched fc on transposed activations: ``outT[r, b] = sum_k w_k * xT[col_k, b]``.
 
-    Rows are split into tiles of ``ROW_TILE`` (one parallel task each); a tile walks the
-    columns in blocks so that the block of ``xT`` it gathers from stays in cache: ``blkptr[r, i]``
-    is the first stored weight of row r in column block i (``blkptr[r, -1]`` ends the row).
-    Each stored weight is read once per call and applied to the whole batch.
+    One parallel task per row tile. A tile walks the column blocks; while it is on a block, the
+    block's rows of ``xT`` (``formats.L1_BUDGET_BYTES``) stay in L1 and every row of the tile
+    gathers from them, so each activation row is brought from L2/L3 once per tile rather than
+    once per stored weight. A row's stored weights in a block are applied four at a time
+    (``mac4``): one load and store of the row's accumulators per four weights, not per weight
+    (numba cannot keep them in registers: it cannot prove ``outT`` and ``xT`` do not overlap).
 
     Parameters
     ----------
-    blkptr : (n_rows, n_blocks + 1) int64.
+    tile_ptr, counts, indices, values : ``formats.csr_tiles_from_dense`` layout.
+    codebook : float32 k-means codebook (empty for other encodings; see ``arith``).
     xT : (n_in, batch) activations, contiguous per input (float32, or int8 for the integer path).
     outT : (n_rows, batch) float32 or int32, overwritten.
     out_work : (n_rows,) int64, overwritten with effectual MACs per row summed over the batch.
 
     Returns
     -------
-    Effectual MACs of the layer, summed over the batch.
+    Effectual MACs of the layer, summed over the batch. Each stored weight is read once per
+    call and applied to the whole batch.
     """
-    n_rows = blkptr.shape[0]
-    n_blocks = blkptr.shape[1] - 1
+    n_tiles, n_blocks, row_tile = counts.shape
+    n_rows = outT.shape[0]
     n_in, batch = xT.shape
+    cols_per_block = max(1, -(-n_in // n_blocks))
     # Nonzero activations per input over the batch: a stored weight's effectual MACs.
     col_nnz = np.empty(n_in, dtype=np.int64)
     for c in prange(n_in):
@@ -84,24 +88,39 @@ def csr_matmul(blkptr, indices, values, codebook, xT, outT, out_work):
         for b in range(batch):
             n += xT[c, b] != 0
         col_nnz[c] = n
-    n_tiles = (n_rows + ROW_TILE - 1) // ROW_TILE
     for t in prange(n_tiles):
-        r0 = t * ROW_TILE
-        r1 = min(r0 + ROW_TILE, n_rows)
+        r0 = t * row_tile
+        r1 = min(r0 + row_tile, n_rows)
         for r in range(r0, r1):
             outT[r, :] = zero_like(outT)
             out_work[r] = 0
+        k = tile_ptr[t]
         for blk in range(n_blocks):
-            for r in range(r0, r1):
-                vals = values[blkptr[r, blk]:blkptr[r, blk + 1]]
-                idx = indices[blkptr[r, blk]:blkptr[r, blk + 1]]
-                o = outT[r]
+            c0 = blk * cols_per_block
+            xb = xT[c0:min(c0 + cols_per_block, n_in)]
+            nzb = col_nnz[c0:min(c0 + cols_per_block, n_in)]
+            for i in range(r1 - r0):
+                n = np.int64(counts[t, blk, i])
+                vals = values[k:k + n]
+                idx = indices[k:k + n]
+                k += n
+                o = outT[r0 + i]
                 hits = 0
-                for j in range(vals.shape[0]):
-                    w = weight_at(vals, codebook, j)
-                    xr = xT[idx[j]]
-                    hits += col_nnz[idx[j]]
+                n4 = n - n % 4
+                for j in range(0, n4, 4):
+                    w0 = weight_at(vals, codebook, j)
+                    w1 = weight_at(vals, codebook, j + 1)
+                    w2 = weight_at(vals, codebook, j + 2)
+                    w3 = weight_at(vals, codebook, j + 3)
+                    x0, x1, x2, x3 = xb[idx[j]], xb[idx[j + 1]], xb[idx[j + 2]], xb[idx[j + 3]]
+                    hits += nzb[idx[j]] + nzb[idx[j + 1]] + nzb[idx[j + 2]] + nzb[idx[j + 3]]
                     for b in range(batch):
-                        o[b] = mac(o[b], w, xr[b])
-                out_work[r] += hits
+                        o[b] = mac4(o[b], w0, x0[b], w1, x1[b], w2, x2[b], w3, x3[b])
+                for j in range(n4, n):
+                    w0 = weight_at(vals, codebook, j)
+                    x0 = xb[idx[j]]
+                    hits += nzb[idx[j]]
+                    for b in range(batch):
+                        o[b] = mac(o[b], w0, x0[b])
+                out_work[r0 + i] += hits
     return out_work.sum()

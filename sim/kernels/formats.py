@@ -27,19 +27,55 @@ def csr_from_dense(mask: np.ndarray, words: np.ndarray):
     return indptr, cols.astype(index_dtype(n_in)), np.ascontiguousarray(words[rows, cols])
 
 
-def csr_block_pointers(indptr: np.ndarray, indices: np.ndarray, n_in: int, block_cols: int) -> np.ndarray:
-    """(n_rows, n_blocks + 1) int64: where each row's stored weights enter each column block of
-    ``block_cols`` inputs (for ``csr.csr_matmul``)."""
-    n_rows = indptr.shape[0] - 1
-    n_blocks = max(1, -(-n_in // block_cols))
-    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
-    blk = indices.astype(np.int64) // block_cols
-    counts = np.bincount(rows * n_blocks + blk, minlength=n_rows * n_blocks).reshape(n_rows, n_blocks)
-    ptr = np.empty((n_rows, n_blocks + 1), dtype=np.int64)
-    ptr[:, 0] = indptr[:-1]
-    np.cumsum(counts, axis=1, out=ptr[:, 1:])
-    ptr[:, 1:] += indptr[:-1, None]
-    return ptr
+L1_BUDGET_BYTES = 16 * 1024  # activation block the batched CSR kernel keeps in L1 (32 KB here)
+L2_BUDGET_BYTES = 256 * 1024  # ... and at most this much, when the layer is too sparse for L1 blocks
+ROW_TILE = 256  # rows per parallel task of the batched CSR kernel: their accumulators (64 KB at batch 64) stay in L2
+MIN_BLOCK_WEIGHTS = 8  # stored weights per (row, column block) worth a block's bookkeeping
+
+
+def csr_tile_shape(n_rows: int, n_in: int, nnz: int, batch: int) -> tuple[int, int]:
+    """(row_tile, block_cols) of ``csr_tiles_from_dense`` for a layer run at ``batch``.
+
+    A column block's (block_cols, batch) float32 activations should stay in L1 while a row tile
+    walks them (``L1_BUDGET_BYTES``); a sparse layer gets wider blocks (up to ``L2_BUDGET_BYTES``)
+    so that each row still has about ``MIN_BLOCK_WEIGHTS`` stored weights per block.
+    """
+    density = nnz / max(1, n_rows * n_in)
+    l1_cols = max(16, L1_BUDGET_BYTES // (4 * batch))
+    l2_cols = max(l1_cols, L2_BUDGET_BYTES // (4 * batch))
+    want = MIN_BLOCK_WEIGHTS / density if density > 0 else l2_cols
+    block_cols = int(min(l2_cols, max(l1_cols, 1 << int(np.ceil(np.log2(max(1.0, want)))))))
+    return min(ROW_TILE, max(1, n_rows)), min(block_cols, max(1, n_in))
+
+
+def csr_tiles_from_dense(mask: np.ndarray, words: np.ndarray, row_tile: int, block_cols: int):
+    """(n_rows, n_in) -> (tile_ptr, counts, indices, values) for ``csr.csr_matmul``.
+
+    Rows are cut into tiles of ``row_tile`` and columns into ``n_blocks = ceil(n_in /
+    block_cols)`` equal blocks of ``ceil(n_in / n_blocks)`` columns. Stored weights are ordered
+    by (row tile, column block, row, column), so a tile reads its weights as one sequential
+    stream: ``tile_ptr`` (n_tiles + 1,) int64 starts, ``counts`` (n_tiles, n_blocks, row_tile)
+    uint16 stored weights per (tile, block, row) (rows past the last are 0), ``indices`` the
+    column within the block (uint8 up to 256 columns, else uint16: 1 or 2 bytes per weight),
+    ``values`` the weight words.
+    """
+    n_rows, n_in = mask.shape
+    n_blocks = max(1, -(-n_in // max(1, block_cols)))
+    cols_per_block = max(1, -(-n_in // n_blocks))
+    if cols_per_block > 0xFFFF:
+        raise ValueError(f"column blocks of {cols_per_block} > 65535 columns do not fit uint16 counts")
+    n_tiles = max(1, -(-n_rows // row_tile))
+    rows, cols = np.nonzero(mask)
+    tile, blk = rows // row_tile, cols // cols_per_block
+    order = np.argsort(tile * n_blocks + blk, kind="stable")  # stable: (row, col) order kept inside
+    seg = (tile * n_blocks + blk) * row_tile + rows % row_tile
+    counts = np.bincount(seg, minlength=n_tiles * n_blocks * row_tile).astype(np.uint16)
+    tile_ptr = np.zeros(n_tiles + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tile, minlength=n_tiles), out=tile_ptr[1:])
+    local = (cols - blk * cols_per_block)[order]
+    index_type = np.uint8 if cols_per_block <= 256 else np.uint16
+    return (tile_ptr, counts.reshape(n_tiles, n_blocks, row_tile), local.astype(index_type),
+            np.ascontiguousarray(words[rows[order], cols[order]]))
 
 
 def part_bounds(n_rows: int, n_parts: int) -> np.ndarray:
