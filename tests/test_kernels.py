@@ -68,6 +68,23 @@ def test_csr_matmul_property(rows, cols, batch, w_density, x_density, kind, bits
     assert eff == per_row.sum()
 
 
+@pytest.mark.parametrize("batch", [64, 130])
+@pytest.mark.parametrize("kind", ["float", "kmeans", "linear"])
+def test_csr_matmul_register_tiles(rng, batch, kind):
+    """Batches of whole 64-lane tiles (float32: simd.dot_tile) plus leftover lanes (mac4)."""
+    w = reference.sparse_array(rng, (37, 300), 0.3)
+    words, codebook, scale, dense = encode(rng, w, kind, 4)
+    x = reference.sparse_array(rng, (batch, 300), 0.7)
+    tiles = formats.csr_tiles_from_dense(w != 0, words, 16, 64)
+    outT = np.empty((37, batch), dtype=np.float32)
+    work = np.empty(37, dtype=np.int64)
+    eff = csr_matmul(*tiles[:3], tiles[3], codebook, np.ascontiguousarray(x.T), outT, work)
+    np.testing.assert_allclose(outT.T * (scale if scale is not None else 1), x @ dense.T, rtol=1e-4, atol=1e-4)
+    per_row, _ = reference.fc_counts(w, x)
+    np.testing.assert_array_equal(work, per_row)
+    assert eff == per_row.sum()
+
+
 @FAST
 @given(rows=st.integers(1, 40), cols=st.integers(1, 70), batch=st.integers(1, 6), w_density=st.floats(0, 1),
        x_density=st.floats(0, 1), bits=st.integers(2, 8), seed=st.integers(0, 2 ** 32 - 1))
@@ -250,8 +267,9 @@ def test_tiles_order_weights_by_tile_block_row():
 
 def test_tile_shape_keeps_activation_block_in_cache():
     rows, block = formats.csr_tile_shape(4096, 25088, 10_275_000, 64)
-    assert (rows, block) == (256, 128)  # 10%: 8 / 0.1 -> 128 columns x 64 x 4 B = 32 KB
+    assert (rows, block) == (256, 256)  # 10%: 24 / 0.1 -> 256 columns (64 KB at batch 64)
     assert formats.csr_tile_shape(4096, 25088, 102_750, 64)[1] == 1024  # 0.1%: capped at the L2 budget
+    assert formats.csr_tile_shape(4096, 25088, 4096 * 25088, 64)[1] == 64  # dense: the L1 budget
     assert formats.csr_tile_shape(10, 5, 50, 2) == (10, 5)
 
 

@@ -12,9 +12,11 @@ Per-row scales of linear quantization are applied by the caller, once per output
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .arith import mac, mac4, weight_at, zero_like
+from .simd import TILE_LANES, dot_tile
 
 # Reassociation lets LLVM split each row's sum over SIMD lanes (gathers of x); results stay
 # allclose to the sequential sum. No 'nnan'/'ninf': NaN and inf inputs propagate as in numpy.
@@ -53,6 +55,54 @@ def csr_matvec(indptr, indices, values, codebook, x, out, out_work):
     return out_work.sum()
 
 
+def accumulate_rows(o, xb, xflat, idx, vals, codebook):
+    """``o[b] += sum_j w_j * xb[idx[j], b]`` over one row's stored weights in one column block
+    (``xflat``: the same block flattened).
+
+    Float32 weights, activations and accumulators take the register-tiled path (``simd``) on
+    each 64-lane tile of the batch; every other encoding, and the lanes past the last full
+    tile, take ``accumulate_lanes``.
+    """
+    accumulate_lanes(o, xb, idx, vals, codebook, 0)
+
+
+def accumulate_lanes(o, xb, idx, vals, codebook, lane0):
+    """Lanes ``lane0:`` of ``accumulate_rows``, four stored weights per accumulator update (``mac4``)."""
+    n = vals.shape[0]
+    n4 = n - n % 4
+    batch = o.shape[0]
+    for j in range(0, n4, 4):
+        w0 = weight_at(vals, codebook, j)
+        w1 = weight_at(vals, codebook, j + 1)
+        w2 = weight_at(vals, codebook, j + 2)
+        w3 = weight_at(vals, codebook, j + 3)
+        x0, x1, x2, x3 = xb[idx[j]], xb[idx[j + 1]], xb[idx[j + 2]], xb[idx[j + 3]]
+        for b in range(lane0, batch):
+            o[b] = mac4(o[b], w0, x0[b], w1, x1[b], w2, x2[b], w3, x3[b])
+    for j in range(n4, n):
+        w0 = weight_at(vals, codebook, j)
+        x0 = xb[idx[j]]
+        for b in range(lane0, batch):
+            o[b] = mac(o[b], w0, x0[b])
+
+
+_accumulate_lanes = njit(cache=True, fastmath=FASTMATH)(accumulate_lanes)
+
+
+@overload(accumulate_rows, inline="always")
+def _accumulate_rows(o, xb, xflat, idx, vals, codebook):
+    if o.dtype == xb.dtype == vals.dtype == types.float32:
+        def register_tiled(o, xb, xflat, idx, vals, codebook):
+            batch = o.shape[0]
+            full = batch - batch % TILE_LANES
+            for lane0 in range(0, full, TILE_LANES):
+                dot_tile(o, xflat, idx, vals, batch, lane0)
+            if full < batch:
+                _accumulate_lanes(o, xb, idx, vals, codebook, full)
+        return register_tiled
+    return lambda o, xb, xflat, idx, vals, codebook: _accumulate_lanes(o, xb, idx, vals, codebook, 0)
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def csr_matmul(tile_ptr, counts, indices, values, codebook, xT, outT, out_work):
     """Batched fc on transposed activations: ``outT[r, b] = sum_k w_k * xT[col_k, b]``.
@@ -60,15 +110,15 @@ def csr_matmul(tile_ptr, counts, indices, values, codebook, xT, outT, out_work):
     One parallel task per row tile. A tile walks the column blocks; while it is on a block, the
     block's rows of ``xT`` (``formats.L1_BUDGET_BYTES``) stay in L1 and every row of the tile
     gathers from them, so each activation row is brought from L2/L3 once per tile rather than
-    once per stored weight. A row's stored weights in a block are applied four at a time
-    (``mac4``): one load and store of the row's accumulators per four weights, not per weight
-    (numba keeps array elements in memory, not registers, across the loop over weights).
+    once per stored weight. Each row's run of stored weights in a block is applied by
+    ``accumulate_rows``: float32 in 64-lane register tiles (``simd.dot_tile``), other encodings
+    four weights per accumulator update (``mac4``).
 
     Parameters
     ----------
     tile_ptr, counts, indices, values : ``formats.csr_tiles_from_dense`` layout.
     codebook : float32 k-means codebook (empty for other encodings; see ``arith``).
-    xT : (n_in, batch) activations, contiguous per input (float32, or int8 for the integer path).
+    xT : (n_in, batch) C-contiguous activations (float32, or int8 for the integer path).
     outT : (n_rows, batch) float32 or int32, overwritten.
     out_work : (n_rows,) int64, overwritten with effectual MACs per row summed over the batch.
 
@@ -81,6 +131,7 @@ def csr_matmul(tile_ptr, counts, indices, values, codebook, xT, outT, out_work):
     n_rows = outT.shape[0]
     n_in, batch = xT.shape
     cols_per_block = max(1, -(-n_in // n_blocks))
+    x_flat = xT.reshape(n_in * batch)
     # Nonzero activations per input over the batch: a stored weight's effectual MACs.
     col_nnz = np.empty(n_in, dtype=np.int64)
     for c in prange(n_in):
@@ -92,38 +143,26 @@ def csr_matmul(tile_ptr, counts, indices, values, codebook, xT, outT, out_work):
         r0 = t * row_tile
         r1 = min(r0 + row_tile, n_rows)
         # The tile's accumulators in a fresh array: LLVM then knows they do not overlap xT, so
-        # the four-weight update below needs no per-call overlap checks (1.4x at 10% density).
+        # the four-weight updates need no overlap checks (1.4x at 10% density).
         acc = np.zeros((r1 - r0, batch), dtype=outT.dtype)
-        for r in range(r0, r1):
-            out_work[r] = 0
+        out_work[r0:r1] = 0
         k = tile_ptr[t]
         for blk in range(n_blocks):
             c0 = blk * cols_per_block
-            xb = xT[c0:min(c0 + cols_per_block, n_in)]
-            nzb = col_nnz[c0:min(c0 + cols_per_block, n_in)]
+            c1 = min(c0 + cols_per_block, n_in)
+            xb = xT[c0:c1]
+            xb_flat = x_flat[c0 * batch:c1 * batch]
+            nzb = col_nnz[c0:c1]
             for i in range(r1 - r0):
                 n = np.int64(counts[t, blk, i])
-                vals = values[k:k + n]
+                if n == 0:
+                    continue
                 idx = indices[k:k + n]
+                accumulate_rows(acc[i], xb, xb_flat, idx, values[k:k + n], codebook)
                 k += n
-                o = acc[i]
                 hits = 0
-                n4 = n - n % 4
-                for j in range(0, n4, 4):
-                    w0 = weight_at(vals, codebook, j)
-                    w1 = weight_at(vals, codebook, j + 1)
-                    w2 = weight_at(vals, codebook, j + 2)
-                    w3 = weight_at(vals, codebook, j + 3)
-                    x0, x1, x2, x3 = xb[idx[j]], xb[idx[j + 1]], xb[idx[j + 2]], xb[idx[j + 3]]
-                    hits += nzb[idx[j]] + nzb[idx[j + 1]] + nzb[idx[j + 2]] + nzb[idx[j + 3]]
-                    for b in range(batch):
-                        o[b] = mac4(o[b], w0, x0[b], w1, x1[b], w2, x2[b], w3, x3[b])
-                for j in range(n4, n):
-                    w0 = weight_at(vals, codebook, j)
-                    x0 = xb[idx[j]]
+                for j in range(n):
                     hits += nzb[idx[j]]
-                    for b in range(batch):
-                        o[b] = mac(o[b], w0, x0[b])
                 out_work[r0 + i] += hits
         outT[r0:r1] = acc
     return out_work.sum()
