@@ -154,8 +154,10 @@ def test_csc_kernels_without_jit(rng):
     np.testing.assert_array_equal(pe, reference.pe_work(w, x, 3))
 
 
-def run_conv(kernel, x, words, codebook, mask, stride, padding, groups, dilation, out_dtype=np.float32):
-    ptr, offsets, values = formats.conv_from_dense(mask, words, x.shape[1:], groups, dilation, padding)
+def run_conv(kernel, x, words, codebook, mask, stride, padding, groups, dilation, out_dtype=np.float32,
+             block_channels=None):
+    ptr, offsets, values = formats.conv_from_dense(mask, words, x.shape[1:], groups, dilation, padding,
+                                                   block_channels)
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     span = dilation * (mask.shape[2] - 1) + 1
     oh = (x.shape[2] + 2 * padding - span) // stride + 1
@@ -170,7 +172,8 @@ conv_cases = st.fixed_dictionaries({
     "batch": st.integers(1, 3), "groups": st.integers(1, 3), "cin_per_group": st.integers(1, 3),
     "cout_per_group": st.integers(1, 3), "h": st.integers(1, 9), "w": st.integers(1, 9), "k": st.integers(1, 4),
     "stride": st.integers(1, 3), "padding": st.integers(0, 2), "dilation": st.integers(1, 2),
-    "w_density": st.floats(0, 1), "x_density": st.floats(0, 1), "seed": st.integers(0, 2 ** 32 - 1)})
+    "w_density": st.floats(0, 1), "x_density": st.floats(0, 1), "seed": st.integers(0, 2 ** 32 - 1),
+    "block_channels": st.sampled_from([None, 1, 2])})
 
 
 def conv_case(c):
@@ -183,12 +186,16 @@ def conv_case(c):
     return rng, x, wt, (c["stride"], c["padding"], c["groups"], c["dilation"])
 
 
+def block_channels(c):
+    return {"block_channels": c["block_channels"]}
+
+
 @FAST
 @given(c=conv_cases, kind=st.sampled_from(["float", "kmeans", "linear"]), bits=st.integers(2, 8))
 def test_conv_property(c, kind, bits):
     rng, x, wt, args = conv_case(c)
     words, codebook, scale, dense = encode(rng, wt, kind, bits)
-    out, work, eff = run_conv(conv_sparse, x, words, codebook, wt != 0, *args)
+    out, work, eff = run_conv(conv_sparse, x, words, codebook, wt != 0, *args, **block_channels(c))
     if scale is not None:
         out = out * scale[None, :, None, None]
     np.testing.assert_allclose(out, reference.conv2d(x, dense, *args), rtol=1e-4, atol=1e-4)
@@ -206,16 +213,21 @@ def test_integer_conv_is_exact(c, bits):
     qmax = 2 ** (bits - 1) - 1
     wq = (np.sign(wt) * rng.integers(1, qmax + 1, size=wt.shape)).astype(np.int8)
     xq = (np.sign(x) * rng.integers(1, 128, size=x.shape)).astype(np.int8)
-    out, _, _ = run_conv(conv_sparse, xq, wq, NO_CODEBOOK, wq != 0, *args, out_dtype=np.int32)
+    out, _, _ = run_conv(conv_sparse, xq, wq, NO_CODEBOOK, wq != 0, *args, out_dtype=np.int32, **block_channels(c))
     np.testing.assert_array_equal(out, reference.conv2d_int(xq, wq, *args))
 
 
-def test_conv_stride1_bands_cover_tall_planes(rng):
-    """A plane taller than one band of output rows (several tasks per sample) and a weight count
-    that leaves mac4 remainders."""
-    x = reference.sparse_array(rng, (2, 3, 40, 7), 0.8)
-    wt = reference.sparse_array(rng, (5, 3, 3, 3), 0.45)
-    out, work, eff = run_conv(conv_sparse, x, wt, NO_CODEBOOK, wt != 0, 1, 1, 1, 1)
+@pytest.mark.parametrize("kind", ["float", "kmeans", "linear"])
+@pytest.mark.parametrize("block", [None, 2])
+def test_conv_stride1_lane_tiles(rng, kind, block):
+    """Planes of several 64-lane tiles (float32: simd.dot_tile) and a partial last tile, channel
+    blocks, and weight counts that leave mac4 remainders."""
+    x = reference.sparse_array(rng, (2, 5, 40, 7), 0.8)
+    wt = reference.sparse_array(rng, (5, 5, 3, 3), 0.45)
+    words, codebook, scale, dense = encode(rng, wt, kind, 4)
+    out, work, eff = run_conv(conv_sparse, x, words, codebook, wt != 0, 1, 1, 1, 1, block_channels=block)
+    out = out * (scale[None, :, None, None] if scale is not None else 1)
+    wt = dense
     np.testing.assert_allclose(out, reference.conv2d(x, wt, 1, 1, 1, 1), rtol=1e-4, atol=1e-4)
     assert eff == reference.conv_counts(x, wt, 1, 1, 1, 1)[0].sum()
 

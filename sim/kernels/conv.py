@@ -6,20 +6,24 @@ over the zero-padded input ``xp``. With stride 1 the inner loop is a contiguous 
 output row, which vectorizes; pruned weights cost nothing. This is the sparse direct
 convolution of Park et al. (ICLR 2017, "Faster CNNs with direct sparse convolutions").
 
-Layout (``formats.conv_from_dense``): ``ptr`` (out_c + 1) int64, ``offsets`` int64 (each stored
-weight's first element in one padded sample, flattened), ``values`` weight words (see ``arith``).
+Layout (``formats.conv_from_dense``): ``ptr`` (n_blocks * out_c + 1) int64 segments per
+(input-channel block, output channel), ``offsets`` int64 (each stored weight's first element in
+one padded sample, flattened), ``values`` weight words (see ``arith``).
 
 Counting: the effectual MACs of a stored weight are the nonzero input cells its window of
 positions covers. The kernel builds, per (sample, channel), a strided summed-area table of the
 input's nonzero indicator (``S[y, x] = nz[y, x] + S[y - s, x] + S[y, x - s] - S[y - s, x - s]``),
-so each stored weight's count is four look-ups, exact for any stride and dilation.
+so a window's count is four look-ups, exact for any stride and dilation; the counts of all
+window starts are tabulated once and each stored weight looks its own up.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .arith import mac, mac4, weight_at, zero_like
+from .simd import TILE_LANES, dot_tile
 
 
 @njit(cache=True)
@@ -50,22 +54,28 @@ def _in_bounds(start, n_out, stride, padding, size):
 
 
 FASTMATH = {"reassoc", "nsz", "contract"}  # sums may be reassociated (allclose to numpy); NaN/inf propagate
-SLAB_BYTES = 512 * 1024  # input rows a stride-1 task keeps in L2 (1 MB per core here) for all output channels
-MIN_ROW_TILES = 4  # stride-1 tasks per sample, at least, so both cores get work
 
 
 @njit(cache=True, parallel=True)
 def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
-    """work[b, o] = (effectual MACs, stored-weight MACs on in-bounds cells) from strided summed-area
-    tables of the input's nonzero indicator (see the module docstring)."""
+    """work[b, o] = (effectual MACs, stored-weight MACs on in-bounds cells).
+
+    A stored weight's counts depend only on where its window starts in the padded input, so
+    both are tabulated per input position first (effectual: from strided summed-area tables of
+    the nonzero indicator, see the module docstring; in-bounds: per row and column) and each
+    stored weight then costs one look-up per count, with no integer division.
+    """
     batch, chans, hp, wp = xp.shape
     out_c, oh, ow = out_shape
+    n_blocks = (ptr.shape[0] - 1) // out_c
     h, w = hp - 2 * padding, wp - 2 * padding
-    nz_table = np.zeros((batch, chans, hp, wp), dtype=np.int32)
+    span_y = (oh - 1) * stride
+    span_x = (ow - 1) * stride
+    window_nz = np.zeros((batch, chans, hp, wp), dtype=np.int32)  # effectual MACs per window start
     for t in prange(batch * chans):
         b = t // chans
         c = t % chans
-        tab = nz_table[b, c]
+        tab = np.zeros((hp, wp), dtype=np.int32)
         plane = xp[b, c]
         for y in range(hp):
             for x in range(wp):
@@ -77,75 +87,115 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
                 if y >= stride and x >= stride:
                     v -= tab[y - stride, x - stride]
                 tab[y, x] = v
-    span_y = (oh - 1) * stride
-    span_x = (ow - 1) * stride
+        win = window_nz[b, c]
+        for y0 in range(hp - span_y):
+            for x0 in range(wp - span_x):
+                win[y0, x0] = _lattice_sum(tab, y0 + span_y, x0 + span_x, y0, x0, stride)
+    window_valid = np.zeros((chans, hp, wp), dtype=np.int32)  # in-bounds MACs per window start
+    for y0 in range(hp - span_y):
+        for x0 in range(wp - span_x):
+            window_valid[0, y0, x0] = (_in_bounds(y0, oh, stride, padding, h)
+                                       * _in_bounds(x0, ow, stride, padding, w))
+    for c in range(1, chans):
+        window_valid[c] = window_valid[0]
+    nz_flat = window_nz.reshape(batch, chans * hp * wp)
+    valid_flat = window_valid.reshape(chans * hp * wp)
     for t in prange(batch * out_c):
         b = t // out_c
         o = t % out_c
+        nz = nz_flat[b]
         hits = 0
         valid = 0
-        for j in range(ptr[o], ptr[o + 1]):
-            off = offsets[j]
-            ci = off // (hp * wp)
-            y0 = (off % (hp * wp)) // wp
-            x0 = off % wp
-            hits += _lattice_sum(nz_table[b, ci], y0 + span_y, x0 + span_x, y0, x0, stride)
-            valid += _in_bounds(y0, oh, stride, padding, h) * _in_bounds(x0, ow, stride, padding, w)
+        for cb in range(n_blocks):
+            for j in range(ptr[cb * out_c + o], ptr[cb * out_c + o + 1]):
+                hits += nz[offsets[j]]
+                valid += valid_flat[offsets[j]]
         work[b, o, 0] = hits
         work[b, o, 1] = valid
 
 
+def accumulate_window(acc, xs, offs, vals, codebook, n_lanes):
+    """``acc[i] += sum_j w_j * xs[offs[j] + i]`` for ``i < n_lanes``: one output channel's stored
+    weights of one channel block on one lane tile. Float32 full tiles take the register-tiled
+    ``simd.dot_tile``; other encodings and partial tiles, four weights per update (``mac4``)."""
+    accumulate_window_lanes(acc, xs, offs, vals, codebook, n_lanes)
+
+
+def accumulate_window_lanes(acc, xs, offs, vals, codebook, n_lanes):
+    """``accumulate_window`` without registers: four stored weights per accumulator update."""
+    n = vals.shape[0]
+    n4 = n - n % 4
+    for j in range(0, n4, 4):
+        w0 = weight_at(vals, codebook, j)
+        w1 = weight_at(vals, codebook, j + 1)
+        w2 = weight_at(vals, codebook, j + 2)
+        w3 = weight_at(vals, codebook, j + 3)
+        s0 = xs[offs[j]:offs[j] + n_lanes]
+        s1 = xs[offs[j + 1]:offs[j + 1] + n_lanes]
+        s2 = xs[offs[j + 2]:offs[j + 2] + n_lanes]
+        s3 = xs[offs[j + 3]:offs[j + 3] + n_lanes]
+        for i in range(n_lanes):
+            acc[i] = mac4(acc[i], w0, s0[i], w1, s1[i], w2, s2[i], w3, s3[i])
+    for j in range(n4, n):
+        w0 = weight_at(vals, codebook, j)
+        s0 = xs[offs[j]:offs[j] + n_lanes]
+        for i in range(n_lanes):
+            acc[i] = mac(acc[i], w0, s0[i])
+
+
+_accumulate_window_lanes = njit(cache=True, fastmath=FASTMATH)(accumulate_window_lanes)
+
+
+@overload(accumulate_window, inline="always")
+def _accumulate_window(acc, xs, offs, vals, codebook, n_lanes):
+    if acc.dtype == xs.dtype == vals.dtype == types.float32:
+        def register_tiled(acc, xs, offs, vals, codebook, n_lanes):
+            if n_lanes == TILE_LANES:
+                dot_tile(acc, xs, offs, vals, 1, 0)
+            else:
+                _accumulate_window_lanes(acc, xs, offs, vals, codebook, n_lanes)
+        return register_tiled
+    return lambda acc, xs, offs, vals, codebook, n_lanes: _accumulate_window_lanes(acc, xs, offs, vals, codebook,
+                                                                                   n_lanes)
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def _conv_stride1(ptr, offsets, values, codebook, xp, out):
-    """Stride-1 sparse direct convolution, tiled for the caches.
+    """Stride-1 sparse direct convolution in 64-lane output tiles.
 
-    A task is one (sample, band of output rows); it keeps the band's input rows of every channel
-    (``SLAB_BYTES``) in L2 and walks all output channels over them. Accumulation is at the padded
-    width, so the band is one contiguous run of lanes and each stored weight is one AXPY over it
-    (``acc[i] += w * x[off + i]``); four stored weights share one load and store of the band's
-    accumulators (``mac4``), which stay in L1. The ``wp - ow`` extra lanes per row are dropped.
+    Output lanes are positions of the plane at the padded width (lane = oy * Wp + ox; the
+    ``Wp - OW`` lanes past each row are computed and dropped), so a stored weight at input offset
+    ``off`` reads lanes ``off + lane`` of the flattened input: contiguous, no im2col. A task is
+    one (sample, 64-lane tile) and holds the tile's accumulators of every output channel
+    (out_c x 64). It walks the input-channel blocks (``formats.conv_block_channels``: the block's
+    input window under the tile stays in L1) and, per block, every output channel's stored
+    weights in that block (``accumulate_window``).
     """
     batch, chans, hp, wp = xp.shape
     out_c, oh, ow = out.shape[1], out.shape[2], out.shape[3]
-    span = hp - oh + 1  # rows of input one output row needs (dilated kernel extent)
-    rows = max(1, min(oh, SLAB_BYTES // max(1, chans * wp * xp.itemsize) - (span - 1)))
-    rows = max(1, min(rows, -(-oh // MIN_ROW_TILES)))
-    n_bands = -(-oh // rows)
+    n_blocks = (ptr.shape[0] - 1) // out_c
     n_wide = (oh - 1) * wp + ow
+    n_tiles = -(-n_wide // TILE_LANES)
     flat = xp.reshape(batch, chans * hp * wp)
-    for t in prange(batch * n_bands):
-        b = t // n_bands
-        y0 = (t % n_bands) * rows
-        y1 = min(y0 + rows, oh)
-        lane0 = y0 * wp
-        n_lanes = min(y1 * wp, n_wide) - lane0
-        xb = flat[b, lane0:]
-        acc = np.empty(n_lanes, dtype=out.dtype)
+    for t in prange(batch * n_tiles):
+        b = t // n_tiles
+        lane0 = (t % n_tiles) * TILE_LANES
+        n_lanes = min(TILE_LANES, n_wide - lane0)
+        xs = flat[b][lane0:]
+        acc = np.zeros((out_c, TILE_LANES), dtype=out.dtype)
+        for cb in range(n_blocks):
+            for o in range(out_c):
+                a = ptr[cb * out_c + o]
+                e = ptr[cb * out_c + o + 1]
+                if a < e:
+                    accumulate_window(acc[o], xs, offsets[a:e], values[a:e], codebook, n_lanes)
         for o in range(out_c):
-            acc[:] = zero_like(out)
-            vals = values[ptr[o]:ptr[o + 1]]
-            offs = offsets[ptr[o]:ptr[o + 1]]
-            n = vals.shape[0]
-            n4 = n - n % 4
-            for j in range(0, n4, 4):
-                w0 = weight_at(vals, codebook, j)
-                w1 = weight_at(vals, codebook, j + 1)
-                w2 = weight_at(vals, codebook, j + 2)
-                w3 = weight_at(vals, codebook, j + 3)
-                s0 = xb[offs[j]:offs[j] + n_lanes]
-                s1 = xb[offs[j + 1]:offs[j + 1] + n_lanes]
-                s2 = xb[offs[j + 2]:offs[j + 2] + n_lanes]
-                s3 = xb[offs[j + 3]:offs[j + 3] + n_lanes]
-                for i in range(n_lanes):
-                    acc[i] = mac4(acc[i], w0, s0[i], w1, s1[i], w2, s2[i], w3, s3[i])
-            for j in range(n4, n):
-                w0 = weight_at(vals, codebook, j)
-                s0 = xb[offs[j]:offs[j] + n_lanes]
-                for i in range(n_lanes):
-                    acc[i] = mac(acc[i], w0, s0[i])
             plane = out[b, o]
-            for oy in range(y0, y1):
-                plane[oy, :] = acc[(oy - y0) * wp:(oy - y0) * wp + ow]
+            for i in range(n_lanes):
+                oy = (lane0 + i) // wp
+                ox = lane0 + i - oy * wp
+                if ox < ow:
+                    plane[oy, ox] = acc[o, i]
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -154,22 +204,22 @@ def _conv_strided(ptr, offsets, values, codebook, xp, stride, out):
     weight is multiplied into the whole output plane, reading the input at the stride."""
     batch, chans, hp, wp = xp.shape
     out_c, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    n_blocks = (ptr.shape[0] - 1) // out_c
     flat = xp.reshape(batch, chans * hp * wp)
     for t in prange(batch * out_c):
         b = t // out_c
         o = t % out_c
-        vals = values[ptr[o]:ptr[o + 1]]
-        offs = offsets[ptr[o]:ptr[o + 1]]
         xb = flat[b]
         plane = out[b, o]
         plane[:, :] = zero_like(out)
-        for j in range(vals.shape[0]):
-            wv = weight_at(vals, codebook, j)
-            for oy in range(oh):
-                row = plane[oy]
-                start = offs[j] + oy * stride * wp
-                for ox in range(ow):
-                    row[ox] = mac(row[ox], wv, xb[start + ox * stride])
+        for cb in range(n_blocks):
+            for j in range(ptr[cb * out_c + o], ptr[cb * out_c + o + 1]):
+                wv = weight_at(values, codebook, j)
+                for oy in range(oh):
+                    row = plane[oy]
+                    start = offsets[j] + oy * stride * wp
+                    for ox in range(ow):
+                        row[ox] = mac(row[ox], wv, xb[start + ox * stride])
 
 
 @njit(cache=True)

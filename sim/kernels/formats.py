@@ -110,20 +110,45 @@ def column_pe_counts(mask: np.ndarray, n_pes: int) -> np.ndarray:
     return np.bincount(cols * n_pes + rows % n_pes, minlength=n_in * n_pes).reshape(n_in, n_pes).astype(np.int64)
 
 
-def conv_from_dense(mask: np.ndarray, words: np.ndarray, in_shape: tuple, groups: int, dilation: int,
-                    padding: int):
-    """(out_c, in_c // groups, k, k) -> (ptr int64 (out_c + 1,), offsets int64, values).
+CONV_L1_BYTES = 24 * 1024  # input window of one channel block that a conv lane tile keeps in L1
+CONV_TILE_LANES = 64  # output lanes per conv task step (simd.TILE_LANES)
 
-    ``offsets`` locate each stored weight's first input element in one sample of the
+
+def conv_block_channels(in_shape: tuple, kernel_size: int, dilation: int, padding: int) -> int:
+    """Input channels per block of ``conv_from_dense``: the block's float32 input window under one
+    64-lane output tile (the tile plus the kernel's reach, ``(k - 1) * d`` padded rows and
+    columns) fits ``CONV_L1_BYTES``."""
+    c, h, w = in_shape
+    wp = w + 2 * padding
+    reach = (kernel_size - 1) * dilation
+    window = CONV_TILE_LANES + reach * (wp + 1)
+    return int(max(1, min(c, CONV_L1_BYTES // (4 * window))))
+
+
+def conv_from_dense(mask: np.ndarray, words: np.ndarray, in_shape: tuple, groups: int, dilation: int,
+                    padding: int, block_channels: int | None = None):
+    """(out_c, in_c // groups, k, k) -> (ptr int64 (n_blocks * out_c + 1,), offsets int64, values).
+
+    Stored weights are ordered by (input-channel block, output channel, channel, kh, kw): the
+    weights of output channel o on input channels ``[cb * block_channels, (cb + 1) *
+    block_channels)`` are ``ptr[cb * out_c + o]:ptr[cb * out_c + o + 1]``. ``block_channels``
+    defaults to ``conv_block_channels``; all channels in one block gives plain per-output-channel
+    CSR. ``offsets`` locate each stored weight's first input element in one sample of the
     zero-padded input (C, H + 2p, W + 2p), flattened: ``ci * Hp * Wp + kh * d * Wp + kw * d``
     with ``ci`` the absolute input channel (group offset included).
     """
     out_c, cg = mask.shape[:2]
-    _, h, w = in_shape
+    n_in_c, h, w = in_shape
     hp, wp = h + 2 * padding, w + 2 * padding
+    if block_channels is None:
+        block_channels = conv_block_channels(in_shape, mask.shape[2], dilation, padding)
+    n_blocks = max(1, -(-n_in_c // block_channels))
     o, c, kh, kw = np.nonzero(mask)
-    ci = (o // (out_c // groups)) * cg + c
+    ci = (o // max(1, out_c // groups)) * cg + c
+    seg = (ci // block_channels) * out_c + o
+    order = np.argsort(seg, kind="stable")  # stable: (channel, kh, kw) order kept inside a segment
+    o, c, kh, kw, ci = o[order], c[order], kh[order], kw[order], ci[order]
     offsets = ci.astype(np.int64) * hp * wp + kh.astype(np.int64) * dilation * wp + kw.astype(np.int64) * dilation
-    ptr = np.zeros(out_c + 1, dtype=np.int64)
-    np.cumsum(np.bincount(o, minlength=out_c), out=ptr[1:])
+    ptr = np.zeros(n_blocks * out_c + 1, dtype=np.int64)
+    np.cumsum(np.bincount(seg, minlength=n_blocks * out_c), out=ptr[1:])
     return ptr, offsets, np.ascontiguousarray(words[o, c, kh, kw])

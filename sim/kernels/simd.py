@@ -30,13 +30,13 @@ def _is_c_float32(ty) -> bool:
 def dot_tile(typingctx, acc, x, rows, vals, row_len, lane0):
     """``acc[lane0:lane0 + 64] += sum_j vals[j] * x[rows[j] * row_len + lane0 : ... + 64]``.
 
-    All arrays 1-D C-contiguous; ``acc``, ``x``, ``vals`` float32, ``rows`` unsigned integers.
+    All arrays 1-D C-contiguous; ``acc``, ``x``, ``vals`` float32, ``rows`` integers >= 0.
     No bounds checks: the caller guarantees ``lane0 + 64 <= len(acc)`` and that every
     ``rows[j] * row_len + lane0 + 64 <= len(x)``.
     """
     if not (_is_c_float32(acc) and _is_c_float32(x) and _is_c_float32(vals)
             and isinstance(rows, types.Array) and rows.ndim == 1 and rows.layout == "C"
-            and isinstance(rows.dtype, types.Integer) and not rows.dtype.signed
+            and isinstance(rows.dtype, types.Integer)
             and isinstance(row_len, types.Integer) and isinstance(lane0, types.Integer)):
         return None
     sig = types.void(acc, x, rows, vals, row_len, lane0)
