@@ -76,21 +76,19 @@ def fc_rows(name: str, rows: int, cols: int, density: float, batch: int, rng, re
     nnz = int(np.count_nonzero(w))
     x = rng.standard_normal((batch, cols)).astype(np.float32)
     mask = w != 0
-    indptr, indices, values = formats.csr_from_dense(mask, w)
     n_threads = 2
     partptr, rows_idx, cvalues = formats.csc_from_dense(mask, w, n_threads)
     scipy_w = sp.csr_matrix(w)
-    if batch > 1:
-        tiles = formats.csr_tiles_from_dense(mask, w, *formats.csr_tile_shape(rows, cols, nnz, batch))
+    tiles = formats.csr_tiles_from_dense(mask, w, *formats.csr_tile_shape(rows, cols, nnz, batch))
+    fmt_bytes = sum(a.nbytes for a in tiles)
     del mask
     act_bytes = 4 * batch * (cols + rows)
-    fmt_bytes = values.nbytes + indices.nbytes + indptr.nbytes
     flops = 2.0 * nnz * batch
     work = np.empty(rows, dtype=np.int64)
     impls = {}
     if batch == 1:
         out = np.empty(rows, dtype=np.float32)
-        impls["numba-csr"] = (lambda: csr_matvec(indptr, indices, values, NO_CODEBOOK, x[0], out, work),
+        impls["numba-csr"] = (lambda: csr_matvec(*tiles[:3], tiles[3], NO_CODEBOOK, x[0], out, work),
                               fmt_bytes + act_bytes)
         x1 = x[0]
         impls["scipy-csr"] = (lambda: scipy_w @ x1, scipy_w.data.nbytes + scipy_w.indices.nbytes
@@ -100,7 +98,7 @@ def fc_rows(name: str, rows: int, cols: int, density: float, batch: int, rng, re
         outT = np.empty((rows, batch), dtype=np.float32)
         impls["numba-csr"] = (lambda: csr_matmul(*tiles[:3], tiles[3], NO_CODEBOOK, np.ascontiguousarray(x.T), outT,
                                                  work),
-                              sum(a.nbytes for a in tiles) + act_bytes)
+                              fmt_bytes + act_bytes)
         impls["scipy-csr"] = (lambda: (scipy_w @ x.T).T, scipy_w.data.nbytes + scipy_w.indices.nbytes
                               + scipy_w.indptr.nbytes + act_bytes)
         impls["numpy-dense"] = (lambda: x @ w.T, w.nbytes + act_bytes)

@@ -23,23 +23,23 @@ Dataflow counters (LayerWork's last five), as each kernel really reads its forma
 =================  ======================  ===================  ==========================
 counter            fc CSR (row-parallel)   fc CSC (EIE)         conv (sparse direct)
 =================  ======================  ===================  ==========================
-weight_words_read  nnz (batch 1: once;     stored weights of    nnz per sample
-                   batched: once per call, nonzero columns,
-                   used for every sample)  per sample
-index_words_read   nnz column indices +    one row index per    nnz offsets + 2 channel
-                   row pointers (batched:  weight read + 2      pointers per sample and
-                   a count per row and     column pointers per  output channel
-                   column block + a        broadcast and part
-                   pointer per row tile
-                   + 1)
+weight_words_read  nnz (batch 1: once;     stored weights of    nnz per sample; stride 1:
+                   batched: once per call, nonzero columns,     nnz per 64-lane output
+                   used for every sample)  per sample           tile of each sample
+index_words_read   nnz column indices +    one row index per    an offset per weight read
+                   a count per row and     weight read + 2      + 2 pointers per (channel
+                   column block + a        column pointers per  block, output channel) run
+                   pointer per row tile    broadcast and part   and pass
+                   + 1
 act_reads          nnz per sample (zeros   every input, once    nnz x OH x OW per sample
                    are read and            per sample (the
                    multiplied)             zero test)
-psum_writes        batch 1: one per row    one per weight read  nnz x OH x OW per sample
-                   (register accumulator); (scatter into the    (accumulator plane in L1)
-                   batched: one per 4      row's accumulator)    (stride 1: one per 4
-                   stored weights (mac4)                         stored weights, mac4)
-                   and sample
+psum_writes        one per (row, column    one per weight read  nnz x OH x OW per sample;
+                   block) run (batch 1,    (scatter into the    stride 1: float32 one per
+                   float32 64-lane tiles)  row's accumulator)   (channel block, output
+                   or per 4 stored                              channel) run, else one per
+                   weights (mac4), per                          4 stored weights (mac4);
+                   sample                                       per output position
 codebook_lookups   weight_words_read for k-means layers, else 0 (same for all three)
 =================  ======================  ===================  ==========================
 
@@ -60,6 +60,7 @@ from ..kernels.conv import conv_sparse
 from ..kernels.csc import csc_pe_work, csc_spmv
 from ..kernels.csr import csr_matmul, csr_matvec
 from ..kernels.pool import pool2d
+from ..kernels.simd import TILE_LANES
 from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
@@ -133,25 +134,22 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
         lw.psum_writes = eff
         lw.pe_work = eie_pe_work(layer, x2, n_pes).sum(axis=0)
     else:
-        indptr, indices, values = _cached(layer, ("csr",), lambda: formats.csr_from_dense(mask, words))
+        tile_shape = formats.csr_tile_shape(n_rows, n_in, nnz, batch)
+        tiles = _cached(layer, ("csr-tiles",) + tile_shape,
+                        lambda: formats.csr_tiles_from_dense(mask, words, *tile_shape))
         work = np.empty(n_rows, dtype=np.int64)
+        lw.weight_words_read = nnz
+        lw.index_words_read = nnz + tiles[0].size + tiles[1].size
         if batch == 1:
             out1 = np.empty(n_rows, dtype=acc_dtype)
-            eff = int(csr_matvec(indptr, indices, values, codebook, x2[0], out1, work))
+            eff = int(csr_matvec(*tiles[:3], tiles[3], codebook, x2[0], out1, work))
             out = out1[None, :]
-            lw.weight_words_read = nnz
-            lw.index_words_read = nnz + n_rows + 1
-            lw.psum_writes = n_rows
+            lw.psum_writes = int(np.count_nonzero(tiles[1]))
         else:
-            tile_shape = formats.csr_tile_shape(n_rows, n_in, nnz, batch)
-            tiles = _cached(layer, ("csr-tiles",) + tile_shape,
-                            lambda: formats.csr_tiles_from_dense(mask, words, *tile_shape))
             outT = np.empty((n_rows, batch), dtype=acc_dtype)
             eff = int(csr_matmul(*tiles[:3], tiles[3], codebook, np.ascontiguousarray(x2.T), outT, work))
             out = outT.T
-            lw.weight_words_read = nnz
-            lw.index_words_read = nnz + tiles[0].size + tiles[1].size
-            lw.psum_writes = grouped_writes(tiles[1]) * batch
+            lw.psum_writes = _matmul_writes(tiles[1], batch, words.dtype == np.float32 and not integer)
         lw.act_reads = nnz * batch
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1))
@@ -164,6 +162,13 @@ def grouped_writes(counts: np.ndarray) -> int:
     one write per group of four and one per leftover weight."""
     c = np.asarray(counts, dtype=np.int64)
     return int((c // 4 + c % 4).sum())
+
+
+def _matmul_writes(counts: np.ndarray, batch: int, register_tiles: bool) -> int:
+    """Accumulator writes of ``csr_matmul``: float32 64-lane tiles write once per (row, block)
+    run; the other lanes (and other encodings) once per four stored weights (``mac4``)."""
+    tiled = batch - batch % TILE_LANES if register_tiles else 0
+    return int(np.count_nonzero(counts)) * tiled + grouped_writes(counts) * (batch - tiled)
 
 
 def _finish(out, row_scale, x_scale, integer, bias, shape):
@@ -207,10 +212,18 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
     eff = int(conv_sparse(ptr, offsets, values, codebook, xp, s, p, out, work))
     nnz = int(values.shape[0])
     positions = oh * ow * batch
-    lw.weight_words_read = nnz * batch
-    lw.index_words_read = nnz * batch + 2 * out_c * batch
+    runs = np.diff(ptr)  # stored weights per (input-channel block, output channel)
+    # Stride 1 walks every run once per 64-lane output tile; other strides once per sample.
+    passes = batch * (-(-((oh - 1) * xp.shape[3] + ow) // TILE_LANES) if s == 1 else 1)
+    lw.weight_words_read = nnz * passes
+    lw.index_words_read = (nnz + 2 * runs.size) * passes
     lw.act_reads = nnz * positions
-    lw.psum_writes = (grouped_writes(np.diff(ptr)) if s == 1 else nnz) * positions
+    if s != 1:
+        lw.psum_writes = nnz * positions
+    elif values.dtype == np.float32 and not integer:
+        lw.psum_writes = int(np.count_nonzero(runs)) * positions  # register tiles: one write per run
+    else:
+        lw.psum_writes = grouped_writes(runs) * positions
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
     macs = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)

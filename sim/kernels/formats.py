@@ -18,18 +18,9 @@ def index_dtype(n: int) -> np.dtype:
     return np.dtype(np.uint16) if n <= UINT16_LIMIT else np.dtype(np.uint32)
 
 
-def csr_from_dense(mask: np.ndarray, words: np.ndarray):
-    """(n_rows, n_in) -> (indptr int64 (n_rows + 1,), indices uint16/uint32, values)."""
-    n_rows, n_in = mask.shape
-    rows, cols = np.nonzero(mask)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
-    return indptr, cols.astype(index_dtype(n_in)), np.ascontiguousarray(words[rows, cols])
-
-
-L1_BUDGET_BYTES = 16 * 1024  # activation block the batched CSR kernel keeps in L1 (32 KB here)
+L1_BUDGET_BYTES = 16 * 1024  # activation block the CSR kernels keep in L1 (32 KB here)
 L2_BUDGET_BYTES = 256 * 1024  # ... and at most this much, when the layer is too sparse for L1 blocks
-ROW_TILE = 256  # rows per parallel task of the batched CSR kernel: their accumulators (64 KB at batch 64) stay in L2
+ROW_TILE = 256  # rows per parallel task of the CSR kernels: their accumulators (64 KB at batch 64) stay in L2
 MIN_BLOCK_WEIGHTS = 24  # stored weights per (row, column block) that amortize a run's setup (measured: 16-32)
 
 
