@@ -247,7 +247,7 @@ def _run_lottery(recipe: Recipe, out_dir: str, data_dir, seed: int, model_out: s
     lcfg = recipe.lottery
     if seed != recipe.seed:  # --seed shifts every seed of the experiment
         lcfg = type(lcfg)(**{**lcfg.__dict__, "seeds": tuple(s + seed - recipe.seed for s in lcfg.seeds)})
-    rows, tickets = run_lottery(arch, data.train, data.test, recipe.train, lcfg, log=log)
+    rows, tickets = run_lottery(arch, data.train, data.test, recipe.train, lcfg, log=log, source=recipe.path)
     summary = summarize(rows)
     files = [os.path.join(out_dir, n) for n in ("lth.csv", "lth_summary.csv", "lth.png")]
     _write_csv(rows, files[0])

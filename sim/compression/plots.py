@@ -18,7 +18,9 @@ def _pyplot():
 def plot_lottery(summary: pd.DataFrame, path: str) -> None:
     """Test accuracy and early-stop iteration (mean +- std over seeds) vs weights remaining."""
     plt = _pyplot()
-    fig, (ax_acc, ax_it) = plt.subplots(1, 2, figsize=(10, 4))
+    speed = "target_iteration_mean" in summary and summary["target_reached"].any()
+    fig, axes = plt.subplots(1, 3 if speed else 2, figsize=(15 if speed else 10, 4))
+    ax_acc, ax_it = axes[:2]
     for variant, group in summary.groupby("variant", sort=False):
         color, marker = VARIANT_STYLE.get(variant, ("black", "x"))
         x = 100 * group["weights_remaining_fraction"]
@@ -26,9 +28,12 @@ def plot_lottery(summary: pd.DataFrame, path: str) -> None:
                         color=color, marker=marker, capsize=3, ms=4)
         ax_it.errorbar(x, group["early_stop_iteration_mean"], yerr=group["early_stop_iteration_std"], label=variant,
                        color=color, marker=marker, capsize=3, ms=4)
+        if speed:
+            axes[2].errorbar(x, group["target_iteration_mean"], yerr=group["target_iteration_std"], label=variant,
+                             color=color, marker=marker, capsize=3, ms=4)
     from matplotlib.ticker import FixedLocator, NullFormatter
 
-    for ax in (ax_acc, ax_it):
+    for ax in axes:
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(FixedLocator([100, 50, 20, 10, 5, 2, 1]))
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
@@ -39,6 +44,8 @@ def plot_lottery(summary: pd.DataFrame, path: str) -> None:
         ax.legend()
     ax_acc.set_ylabel("test accuracy at early stop (%)")
     ax_it.set_ylabel("early-stop iteration (min val loss)")
+    if speed:
+        axes[2].set_ylabel("iterations to the validation-loss target")
     fig.suptitle(f"Lottery tickets vs controls, mean +- std over {int(summary['seeds'].max())} seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
