@@ -11,6 +11,11 @@ MAC (nonzero weight x activation; activations here are dense, so that is nnz x b
 
 numpy's OpenBLAS does not recognise this CPU and falls back to a Haswell kernel; the script sets
 OPENBLAS_CORETYPE=SkylakeX before importing numpy so the dense baseline uses AVX-512.
+
+On 2 cores, one library's idle worker threads can steal a core from the next: OpenBLAS workers
+spin for about 2**28 cycles (~0.1 s) after each call, and a numba parallel region then waits
+for its descheduled thread (seen as 4-16 ms stalls). Each implementation is therefore timed
+after a ``SETTLE_S`` pause, and each keeps its library's default spinning during its own calls.
 """
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ FC_LAYERS = {"lenet300-fc1": (300, 784), "alexnet-fc6": (4096, 9216), "vgg16-fc6
 DENSITIES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.01)
 BATCHES = (1, 64)
 NO_CODEBOOK = np.zeros(0, dtype=np.float32)
+SETTLE_S = 0.15  # pause before timing an implementation: the previous one's worker threads stop spinning
 
 
 @njit(cache=True, parallel=True)
@@ -54,6 +60,7 @@ def stream_triad_bytes_per_s(n: int = 32_000_000, repeat: int = 5) -> float:
 
 
 def best_of(fn, repeat: int) -> float:
+    time.sleep(SETTLE_S)
     fn()
     best = float("inf")
     for _ in range(repeat):
