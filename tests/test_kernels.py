@@ -282,6 +282,8 @@ def test_tile_shape_keeps_activation_block_in_cache():
     assert formats.csr_tile_shape(4096, 25088, 102_750, 64)[1] == 1024  # 0.1%: capped at the L2 budget
     assert formats.csr_tile_shape(4096, 25088, 4096 * 25088, 64)[1] == 64  # dense: the L1 budget
     assert formats.csr_tile_shape(10, 5, 50, 2) == (10, 5)
+    assert formats.csr_tile_shape(4096, 25088, 10_275_000, 1) == (256, 4096)  # batch 1, 10%: 16 KB of x in L1
+    assert formats.csr_tile_shape(4096, 25088, 1_027_500, 1) == (256, 16384)  # 1%: longer runs beat L1 hits
 
 
 def test_uint16_indices_up_to_65536_inputs():

@@ -21,7 +21,8 @@ def index_dtype(n: int) -> np.dtype:
 L1_BUDGET_BYTES = 16 * 1024  # activation block the CSR kernels keep in L1 (32 KB here)
 L2_BUDGET_BYTES = 256 * 1024  # ... and at most this much, when the layer is too sparse for L1 blocks
 ROW_TILE = 256  # rows per parallel task of the CSR kernels: their accumulators (64 KB at batch 64) stay in L2
-MIN_BLOCK_WEIGHTS = 24  # stored weights per (row, column block) that amortize a run's setup (measured: 16-32)
+MIN_BLOCK_WEIGHTS = 24  # stored weights per (row, column block) that amortize a batched run's setup (measured: 16-32)
+MIN_BLOCK_WEIGHTS_BATCH1 = 128  # ... a batch-1 run's: a vector reduction with a horizontal-sum epilogue
 
 
 def csr_tile_shape(n_rows: int, n_in: int, nnz: int, batch: int) -> tuple[int, int]:
@@ -29,12 +30,13 @@ def csr_tile_shape(n_rows: int, n_in: int, nnz: int, batch: int) -> tuple[int, i
 
     A column block's (block_cols, batch) float32 activations should stay in L1 while a row tile
     walks them (``L1_BUDGET_BYTES``); a sparse layer gets wider blocks (up to ``L2_BUDGET_BYTES``)
-    so that each row still has about ``MIN_BLOCK_WEIGHTS`` stored weights per block.
+    so that each row still has about ``MIN_BLOCK_WEIGHTS`` (batch 1: ``MIN_BLOCK_WEIGHTS_BATCH1``)
+    stored weights per block.
     """
     density = nnz / max(1, n_rows * n_in)
     l1_cols = max(16, L1_BUDGET_BYTES // (4 * batch))
     l2_cols = max(l1_cols, L2_BUDGET_BYTES // (4 * batch))
-    want = MIN_BLOCK_WEIGHTS / density if density > 0 else l2_cols
+    want = (MIN_BLOCK_WEIGHTS if batch > 1 else MIN_BLOCK_WEIGHTS_BATCH1) / density if density > 0 else l2_cols
     block_cols = int(min(l2_cols, max(l1_cols, 1 << int(np.ceil(np.log2(max(1.0, want)))))))
     return min(ROW_TILE, max(1, n_rows)), min(block_cols, max(1, n_in))
 
