@@ -71,7 +71,7 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
     h, w = hp - 2 * padding, wp - 2 * padding
     span_y = (oh - 1) * stride
     span_x = (ow - 1) * stride
-    window_nz = np.zeros((batch, chans, hp, wp), dtype=np.int32)  # effectual MACs per window start
+    window_nz = np.empty((batch, chans, hp, wp), dtype=np.int32)  # effectual MACs per window start
     for t in prange(batch * chans):
         b = t // chans
         c = t % chans
@@ -88,18 +88,16 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
                     v -= tab[y - stride, x - stride]
                 tab[y, x] = v
         win = window_nz[b, c]
+        win[:, :] = 0
         for y0 in range(hp - span_y):
             for x0 in range(wp - span_x):
                 win[y0, x0] = _lattice_sum(tab, y0 + span_y, x0 + span_x, y0, x0, stride)
-    window_valid = np.zeros((chans, hp, wp), dtype=np.int32)  # in-bounds MACs per window start
+    plane_cells = hp * wp
+    window_valid = np.zeros(plane_cells, dtype=np.int32)  # in-bounds MACs per window start in a plane
     for y0 in range(hp - span_y):
         for x0 in range(wp - span_x):
-            window_valid[0, y0, x0] = (_in_bounds(y0, oh, stride, padding, h)
-                                       * _in_bounds(x0, ow, stride, padding, w))
-    for c in range(1, chans):
-        window_valid[c] = window_valid[0]
-    nz_flat = window_nz.reshape(batch, chans * hp * wp)
-    valid_flat = window_valid.reshape(chans * hp * wp)
+            window_valid[y0 * wp + x0] = _in_bounds(y0, oh, stride, padding, h) * _in_bounds(x0, ow, stride, padding, w)
+    nz_flat = window_nz.reshape(batch, chans * plane_cells)
     for t in prange(batch * out_c):
         b = t // out_c
         o = t % out_c
@@ -107,9 +105,19 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
         hits = 0
         valid = 0
         for cb in range(n_blocks):
-            for j in range(ptr[cb * out_c + o], ptr[cb * out_c + o + 1]):
-                hits += nz[offsets[j]]
-                valid += valid_flat[offsets[j]]
+            a = ptr[cb * out_c + o]
+            e = ptr[cb * out_c + o + 1]
+            if a == e:
+                continue
+            # A run's offsets ascend (channel, kh, kw): track the channel's first cell instead of
+            # dividing every offset by the plane size.
+            base = (offsets[a] // plane_cells) * plane_cells
+            for j in range(a, e):
+                off = offsets[j]
+                while off >= base + plane_cells:
+                    base += plane_cells
+                hits += nz[off]
+                valid += window_valid[off - base]
         work[b, o, 0] = hits
         work[b, o, 1] = valid
 
