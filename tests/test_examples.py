@@ -1,0 +1,39 @@
+"""Golden totals: every shipped design on the two trained digits models (ZigZag's style).
+
+A change to the execution, the mapper, the event model or the energy tables shows up here first.
+When such a change is intended, rerun the run below and update the numbers in the same commit,
+saying why in its message.
+"""
+from pathlib import Path
+
+import pytest
+
+import sim
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOLDEN = {  # (model, design): (cycles, energy_pj, accuracy) for batch 2, seed 0
+    ("lenet300-sonic", "sonic"): (4512, 16580390.268043775, 0.9888579387186629),
+    ("lenet300-sonic", "crosslight"): (4577, 348113547.2978772, 0.9888579387186629),
+    ("lenet300-sonic", "eie"): (1014, 661795.432837127, 0.9888579387186629),
+    ("lenet300-sonic", "systolic"): (5011, 42735073.636964805, 0.9888579387186629),
+    ("lenet5-digits", "sonic"): (5498, 24449162.868840814, 0.9777158774373259),
+    ("lenet5-digits", "crosslight"): (2778, 211814300.51929075, 0.9777158774373259),
+    ("lenet5-digits", "eie"): (2434, 829702.0247715604, 0.9777158774373259),
+    ("lenet5-digits", "systolic"): (4830, 24981884.642127037, 0.9777158774373259),
+}
+
+
+@pytest.fixture(scope="module")
+def networks():
+    return {m: sim.load_network(ROOT / "models" / f"{m}.yaml") for m in ("lenet300-sonic", "lenet5-digits")}
+
+
+@pytest.mark.parametrize("model,design", sorted(GOLDEN))
+def test_golden_totals(networks, model, design):
+    r = sim.run(sim.load_hardware(ROOT / "hwconfigs" / f"{design}.yaml"), networks[model], batch=2, seed=0)
+    s = r.summary.iloc[0]
+    cycles, energy_pj, accuracy = GOLDEN[(model, design)]
+    assert int(s["cycles"]) == cycles
+    assert s["energy_pj"] == pytest.approx(energy_pj, rel=1e-9)
+    assert s["accuracy"] == pytest.approx(accuracy, abs=1e-12)
