@@ -59,14 +59,19 @@ def stream_triad_bytes_per_s(n: int = 32_000_000, repeat: int = 5) -> float:
     return 12 * n / best_of(lambda: _triad(a, b, c, np.float32(3.0)), repeat)
 
 
-def best_of(fn, repeat: int) -> float:
+def best_of(fn, repeat: int, min_seconds: float = 0.05) -> float:
+    """Best time of at least ``repeat`` calls and ``min_seconds`` of calls, after a pause
+    (``SETTLE_S``) and a warm-up call. Sub-millisecond calls need the time floor: after the
+    pause the first few milliseconds of calls run up to 2x slower (idle cores, sleeping threads)."""
     time.sleep(SETTLE_S)
     fn()
     best = float("inf")
-    for _ in range(repeat):
+    calls, start = 0, time.perf_counter()
+    while calls < repeat or time.perf_counter() - start < min_seconds:
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
+        calls += 1
     return best
 
 
