@@ -5,7 +5,9 @@ preallocated output and its counters; the wrappers in ``sim.engine.execute`` unp
 convert weights once (``formats``) and allocate. Modules, one per format or dataflow:
 
 - ``arith``: dtype-dispatched decode / multiply-accumulate helpers shared by the kernels.
-- ``formats``: dense weights -> CSR (uint16 column indices), CSC, sparse-conv offsets (numpy only).
+- ``formats``: dense weights -> tiled CSR (row tiles x column blocks), CSC, sparse-conv offsets
+  per (input-channel block, output channel) (numpy only).
+- ``simd``: the float32 64-lane register-tiled multiply-accumulate (an LLVM-IR intrinsic).
 - ``csr``: fc, CSR row-parallel (output-stationary), batch 1 and batched.
 - ``csc``: fc, EIE-style CSC column broadcast, skipping zero activations, per-PE work.
 - ``conv``: sparse-weight direct convolution with stride, padding, groups, dilation.
