@@ -191,3 +191,33 @@ def test_cli_runs_a_sweep_and_reports_bad_specs(tmp_path):
     assert run.returncode == 2
     assert "did you mean 'rows'" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "b").exists()
+
+
+PARALLEL_FIRST = """
+import numba, numpy as np
+@numba.njit(parallel=True)
+def total(a):
+    s = 0.0
+    for i in numba.prange(a.size):
+        s += a[i]
+    return s
+total(np.ones(1 << 20))
+from sim.sweep.runner import _LocalPool
+pool = _LocalPool(2)
+print(numba.threading_layer(), pool.forks)
+pool.close()
+"""
+
+
+def test_no_fork_after_gnu_openmp_started_threads():
+    """GNU OpenMP aborts a child forked after its threads started (the compression sweep's parent
+    once died so): a pool made after an OpenMP parallel region must not fork; one made before any
+    parallel kernel forks, with numba switched to its fork-safe threading layer."""
+    p = subprocess.run([sys.executable, "-c", PARALLEL_FIRST], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    layer, forks = p.stdout.split()
+    assert forks == ("False" if layer == "omp" else "True")
+    fresh = "from sim.sweep.runner import _LocalPool; import numba; p = _LocalPool(2); print(p.forks, numba.config.THREADING_LAYER); p.close()"
+    p = subprocess.run([sys.executable, "-c", fresh], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "forksafe"]

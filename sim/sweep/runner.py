@@ -90,14 +90,30 @@ class _Inline:
         pass
 
 
+def _claim_fork_safe_threads() -> bool:
+    """Can this process still fork safely once it runs parallel kernels? GNU OpenMP (numba's
+    default threading layer on Linux) aborts a child forked after its threads started. If no
+    parallel kernel has run yet, pick numba's fork-safe layer for this process now (the parent
+    only runs kernels from its main thread, so the layer need not be thread-safe)."""
+    import numba
+
+    try:
+        return numba.threading_layer() != "omp"
+    except ValueError:  # not initialised: no parallel kernel has run in this process yet
+        numba.config.THREADING_LAYER = "forksafe"
+        return True
+
+
 class _LocalPool:
     """A process pool on this machine."""
 
     def __init__(self, workers: int):
         # fork starts workers with sim already imported (fast); but forking a process that runs
-        # other threads (a Dask client, say) can deadlock the child, so then use a fork server.
-        method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
-            else "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        # other threads (a Dask client, say, or GNU OpenMP's pool) can deadlock or abort the
+        # child, so then use a fork server.
+        methods = multiprocessing.get_all_start_methods()
+        method = "fork" if "fork" in methods and threading.active_count() == 1 and _claim_fork_safe_threads() \
+            else "forkserver" if "forkserver" in methods else "spawn"
         self.workers = workers
         self.forks = method == "fork"
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
