@@ -6,7 +6,7 @@ import os
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 
 def read_yaml(path: str | os.PathLike, what: str = "a YAML file") -> dict:
@@ -28,3 +28,11 @@ def read_yaml(path: str | os.PathLike, what: str = "a YAML file") -> dict:
     if not isinstance(data, dict):
         raise ConfigError(path, f"top level must be a mapping of keys; got {type(data).__name__}")
     return data
+
+
+def top_level_problems(data: dict, allowed) -> list[str]:
+    """Problems with a file's top-level keys: unknown ones (with a did-you-mean) and a version other than 1."""
+    problems = [f"{key}: unknown key" + did_you_mean(str(key), allowed) for key in data if key not in allowed]
+    if data.get("version", 1) != 1:
+        problems.append(f"version: must be 1; got {data.get('version')!r}")
+    return problems

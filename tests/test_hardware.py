@@ -1,5 +1,4 @@
 """Hardware configs: every shipped file loads, and every validation rule has a clear message."""
-import re
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,5 @@
 """End-to-end runs through the Python API: report columns, conservation and bounds."""
 import numpy as np
-import pandas as pd
 import pytest
 
 import sim

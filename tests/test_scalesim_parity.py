@@ -4,7 +4,6 @@ Hand values: AlexNet conv1 (227x227x3 input, 96 filters of 11x11, stride 4: Npix
 K = 363, M = 96) on a 32 x 32 array. SCALE-Sim's golden test (test/golden_trace/COMPUTE_REPORT.csv,
 WS) prints 112283 "Total Cycles": the 0-based index of the last cycle, i.e. 112284 cycles.
 """
-import dataclasses
 
 import pytest
 

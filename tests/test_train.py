@@ -4,7 +4,7 @@ import pytest
 from sim.compression.layers_np import backward, forward, softmax_cross_entropy
 from sim.compression.models_io import load_architecture
 from sim.compression.pipeline import SplitData
-from sim.compression.prune import full_masks, layer_rates, magnitude_masks
+from sim.compression.prune import layer_rates, magnitude_masks
 from sim.compression.quantize import quantize_network
 from sim.compression.train import TrainConfig, _params, evaluate, init_weights, train, train_config, with_weights
 from sim.engine.reference import execute_reference

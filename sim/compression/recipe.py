@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml
+from ..yamlfile import read_yaml, top_level_problems
 from .lottery import VARIANTS, LotteryConfig
 from .train import TrainConfig, train_config
 
@@ -73,12 +73,7 @@ def load_recipe(path: str | os.PathLike) -> Recipe:
     """Read and check a recipe; every problem in the file raises one ConfigError."""
     path = str(path)
     data = read_yaml(path)
-    problems: list[str] = []
-    for key in data:
-        if key not in TOP_KEYS:
-            problems.append(f"{key}: unknown key" + did_you_mean(str(key), TOP_KEYS))
-    if data.get("version", 1) != 1:
-        problems.append(f"version: must be 1; got {data.get('version')!r}")
+    problems: list[str] = top_level_problems(data, TOP_KEYS)
     kind = data.get("recipe")
     if kind not in KINDS:
         problems.append(f"recipe: must be one of {', '.join(KINDS)}; got {kind!r}")

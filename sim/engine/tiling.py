@@ -32,7 +32,7 @@ from ..workload.network import Layer
 from .buffers import buffer_capacity_bytes
 from .cost import (POINTER_BITS, Traffic, activation_lanes, eie_pe_loads, electronic_layer, layer_traffic,
                    performed_macs, photonic_layer)
-from .pe import (SYSTOLIC_DATAFLOWS, eie_column_work, fill_drain_cycles, fold_counts, queue_finish_cycles,
+from .pe import (SYSTOLIC_DATAFLOWS, eie_column_work, fill_drain_cycles, queue_finish_cycles,
                  scalesim_operands)
 from .photonic import photonic_layer_work
 from .profile import LayerWork

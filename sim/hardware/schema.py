@@ -6,7 +6,7 @@ problem into a list of "key.path: what was expected; got what" strings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import did_you_mean

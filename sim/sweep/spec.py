@@ -44,7 +44,7 @@ import yaml
 from ..errors import ConfigError, did_you_mean
 from ..hardware import schema
 from ..hardware.load import apply_overrides, read_hardware_dict, validate
-from ..yamlfile import read_yaml
+from ..yamlfile import read_yaml, top_level_problems
 from ..report.price import SUMMARY_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -369,12 +369,7 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
 
     path = str(path)
     data = read_yaml(path, "a sweep spec YAML")
-    problems: list[str] = []
-    for key in data:
-        if key not in TOP_KEYS:
-            problems.append(f"{key}: unknown key" + did_you_mean(str(key), TOP_KEYS))
-    if data.get("version", 1) != 1:
-        problems.append(f"version: must be 1; got {data.get('version')!r}")
+    problems: list[str] = top_level_problems(data, TOP_KEYS)
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
         problems.append(f"name: must be a non-empty string; got {name!r}")

@@ -30,7 +30,7 @@ import numpy as np
 import yaml
 
 from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml
+from ..yamlfile import read_yaml, top_level_problems
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
 
 TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
@@ -101,11 +101,7 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
 
 def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network:
     p = _Problems(path)
-    for key in data:
-        if key not in TOP_KEYS:
-            p.add(str(key), "unknown key" + did_you_mean(str(key), TOP_KEYS))
-    if data.get("version", 1) != 1:
-        p.add("version", f"must be 1; got {data.get('version')!r}")
+    p.items.extend(top_level_problems(data, TOP_KEYS))
     name = data.get("name", Path(path).stem)
     shape = data.get("input_shape")
     if not isinstance(shape, list) or len(shape) not in (1, 3) or not all(
