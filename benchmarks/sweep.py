@@ -82,12 +82,6 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",")]
     engines = args.engines.split(",")
-    if "event" in engines:
-        try:
-            import sim.engine.simulate  # noqa: F401
-        except ImportError:
-            print("# the event engine (sim/engine/simulate.py) is not in this checkout; timing analytical only")
-            engines = [e for e in engines if e != "event"]
     print(f"# cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f} (other work on the machine "
           "slows every case)")
     print("engine,workers,points,errors,seconds,points_per_minute,cpu_s,cores_busy,points_per_cpu_minute")

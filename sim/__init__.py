@@ -8,7 +8,8 @@
 """
 from .errors import ConfigError, SimulationError
 from .hardware.load import load_hardware
-from .run import execute, run
+from .run import cost, execute, prepare, run
 from .workload.load import load_network, save_network
 
-__all__ = ["ConfigError", "SimulationError", "execute", "load_hardware", "load_network", "run", "save_network"]
+__all__ = ["ConfigError", "SimulationError", "cost", "execute", "load_hardware", "load_network", "prepare", "run",
+           "save_network"]

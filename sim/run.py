@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 
 from .engine.cost import estimate
+from .engine.execute import execute as kernel_execute
+from .engine.reference import execute_reference
+from .engine.simulate import simulate as event_simulate
 from .engine.profile import WorkProfile
 from .engine.result import RunResult
 from .errors import ConfigError
@@ -59,31 +62,18 @@ def real_inputs(net: Network, data_dir=None):
 
 
 def execute(net: Network, inputs, executor: str = "auto"):
-    """Run the network for real; ``executor`` is "kernels" (numba), "reference" (numpy) or "auto"."""
-    if executor in ("auto", "kernels"):
-        try:
-            from .engine.execute import execute as kernel_execute
-        except ImportError:
-            if executor == "kernels":
-                raise
-        else:
-            return kernel_execute(net, inputs)
-    from .engine.reference import execute_reference
-    return execute_reference(net, inputs)
+    """Run the network for real; ``executor`` is "kernels" (numba, also "auto") or "reference" (numpy)."""
+    if executor == "reference":
+        return execute_reference(net, inputs)
+    return kernel_execute(net, inputs)
 
 
 def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, engine: str = "auto") -> RunResult:
-    """Turn work into cycles and counts: the SimPy event model when available, else the
-    first-fidelity analytical estimate."""
-    if engine in ("auto", "event"):
-        try:
-            from .engine.simulate import simulate as event_simulate
-        except ImportError:
-            if engine == "event":
-                raise
-        else:
-            return event_simulate(net, profile, hw)
-    return estimate(net, profile, hw)
+    """Turn work into cycles and counts: the SimPy event model ("event", also "auto") or the
+    first-fidelity analytical estimate ("analytical")."""
+    if engine == "analytical":
+        return estimate(net, profile, hw)
+    return event_simulate(net, profile, hw)
 
 
 @dataclass
