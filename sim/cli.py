@@ -91,13 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # that part of sim is not installed in this checkout
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
@@ -132,8 +126,6 @@ def cmd_run(args) -> int:
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net = load_model_for(args)
     inputs = load_inputs(args, net)
-    if args.batch < 1:
-        raise ConfigError("--batch", f"must be an integer >= 1; got {args.batch}")
     batch = args.batch if inputs is None else len(inputs)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
                  executor=args.executor, engine=args.engine)

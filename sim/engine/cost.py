@@ -19,6 +19,7 @@ from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer, Network
 from .photonic import group_for as photonic_group_for
 from .photonic import photonic_layer_work, time_based_counts
+from .buffers import buffer_capacity_bytes
 from .profile import LayerWork, WorkProfile
 from .result import LayerResult, RunResult
 
@@ -74,6 +75,7 @@ class Traffic:
     in_bits: int
     out_bits: int
     weight_dram_bits: int = 0  # the part of weight_bits not resident on chip: streamed from DRAM
+    spill: bool = False  # input + output activations do not fit the activation buffer: both go via DRAM
 
 
 def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool,
@@ -85,23 +87,18 @@ def layer_traffic(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, 
     wbits = weight_storage_bits(layer, hw) if storage_bits is None else storage_bits
     in_bits = lw.in_act_count * abits
     out_bits = lw.out_act_count * abits
-    act_buf = hw.memory.buffer_for("inputs")
-    cap_bits = _capacity_bits(act_buf, hw)
-    spill = (in_bits + out_bits) > cap_bits
+    spill = (in_bits + out_bits) > _capacity_bits(hw.memory.buffer_for("inputs"), hw)
     streamed = wbits - int(round(float(resident) * wbits))
     dram_read = streamed
     if first or spill:
         dram_read += in_bits
     dram_write = out_bits if (last or spill) else 0
-    return Traffic(ceil_div(dram_read, 8), ceil_div(dram_write, 8), wbits, in_bits, out_bits, streamed)
+    return Traffic(ceil_div(dram_read, 8), ceil_div(dram_write, 8), wbits, in_bits, out_bits, streamed, spill)
 
 
-def _capacity_bits(buf, hw: HardwareConfig) -> float:
+def _capacity_bits(buf, hw: HardwareConfig) -> int:
     """Total bits of a buffer (per-PE buffers summed over the PEs); 0 when there is none."""
-    if buf is None:
-        return 0.0
-    pes = hw.pe_array.count if (buf.per_pe and hw.pe_array is not None) else 1
-    return buf.size_kb * 1024 * 8 * pes
+    return 0 if buf is None else 8 * buffer_capacity_bytes(buf, hw)
 
 
 def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | None = None) -> list[float]:
@@ -244,14 +241,14 @@ def fused_flags(net: Network) -> list[bool]:
 def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
     """First-fidelity cost of a whole run."""
     storage = [weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
-    on_chip = weights_on_chip(net, hw, storage)
+    resident = weights_on_chip(net, hw, storage)
     results = []
     fused = fused_flags(net)
     n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        t = layer_traffic(layer, lw, hw, first, last, on_chip[i], storage[i])
+        t = layer_traffic(layer, lw, hw, first, last, resident[i], storage[i])
         fn = photonic_layer if hw.kind == "photonic" else electronic_layer
         results.append(fn(layer, lw, hw, t, fused[i]))
     add_time_based(results, hw)

@@ -6,7 +6,7 @@ PE / unit assignment a dataflow needs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -94,4 +94,4 @@ def same_counts(a: LayerWork, b: LayerWork, names=COUNTERS[:10]) -> list[str]:
     return [n for n in names if int(getattr(a, n)) != int(getattr(b, n))]
 
 
-__all__ = ["COUNTERS", "LayerWork", "WorkProfile", "same_counts", "fields"]
+__all__ = ["COUNTERS", "LayerWork", "WorkProfile", "same_counts"]

@@ -41,14 +41,14 @@ MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more b
 def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
     """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts."""
     storage = [weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
-    on_chip = weights_on_chip(net, hw, storage)
+    resident = weights_on_chip(net, hw, storage)
     fused = fused_flags(net)
     n = len(net.layers)
     results = []
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        io = layer_io(layer, lw, hw, first, last, on_chip[i], storage[i])
+        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i])
         sched = map_layer(layer, lw, hw, io, fused[i])
         lr = simulate_layer(sched, hw)
         lr.counts.update(time_based_counts(hw, lr.cycles))

@@ -97,11 +97,8 @@ def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last:
              storage_bits: int | None = None) -> LayerIO:
     """resident: fraction of the layer's weights held on chip (cost.weights_on_chip)."""
     t = layer_traffic(layer, lw, hw, first, last, resident, storage_bits)
-    act_buf = hw.memory.buffer_for("inputs")
-    cap_bits = 8 * buffer_capacity_bytes(act_buf, hw) if act_buf is not None else 0
-    spill = t.in_bits + t.out_bits > cap_bits  # same rule as cost.layer_traffic
     return LayerIO(t, layer.is_weighted and t.weight_dram_bits > 0,
-                   (first or spill) and t.in_bits > 0, last or spill)
+                   (first or t.spill) and t.in_bits > 0, last or t.spill)
 
 
 def coalesce(tiles: list[Tile], hw: HardwareConfig, max_tiles: int = MAX_TILES) -> list[Tile]:

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from .photonics import laser_power_mw
 from .spec import BufferSpec, HardwareConfig
 
 # Horowitz, ISSCC 2014, 45 nm, 0.9 V (published.md §5.1). Integer adders scale linearly with width and
@@ -127,7 +128,6 @@ def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
         # TO: one calibration event per ring, and holding power per ring per cycle.
         e[("mrr", "to_calibrate")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * t.to_latency_ns
         e[("mrr", "to_hold_ring_cycles")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * cycle_ns
-        from .photonics import laser_power_mw  # local: photonics imports this module
         e[("laser", "on_cycles")] = laser_power_mw(hw) * cycle_ns
     for key, pj in hw.energy.overrides:
         comp, _, action = key.partition(".")
