@@ -163,12 +163,6 @@ def evaluate(net: Network, x: np.ndarray, y: np.ndarray, params: dict | None = N
     return total_loss / len(y), correct / len(y)
 
 
-def predict(net: Network, x: np.ndarray) -> np.ndarray:
-    """Class predictions (int64) of ``net`` for inputs ``x``."""
-    logits, _ = forward(net, _params(net), x)
-    return logits.argmax(axis=1)
-
-
 class _Optimizer:
     """Adam or SGD with momentum over a dict of arrays; state is created lazily per key."""
 

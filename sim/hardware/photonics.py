@@ -38,11 +38,3 @@ def laser_power_mw(hw: HardwareConfig) -> float:
         dbm = laser_dbm_per_waveguide(ph.optics, group.vector_width)
         total_optical_mw += group.count * 10 ** (dbm / 10)
     return total_optical_mw / ph.optics.laser_wall_plug_efficiency
-
-
-def vcsel_margin_db(hw: HardwareConfig, vcsel_optical_mw: float) -> float:
-    """Link margin (dB) when each wavelength is sourced by a VCSEL emitting ``vcsel_optical_mw``:
-    positive means the detector still sees at least its sensitivity."""
-    ph = hw.photonic
-    worst = max(path_loss_db(ph.optics, g.vector_width) for g in (ph.conv_units, ph.fc_units))
-    return 10 * math.log10(vcsel_optical_mw) - (ph.optics.pd_sensitivity_dbm + worst)
