@@ -1,0 +1,211 @@
+"""The one field-table mechanism that checks every input kind: hardware configs, models, recipes
+and sweep specs.
+
+Each leaf is a ``Field`` (type, range, unit, default); a ``Record`` maps keys to fields and names
+the dataclass it builds; ``ListOf`` / ``MapOf`` hold repeated records. ``check`` collects every
+problem into a list of "key.path: what was expected; got what" strings; ``build`` turns a checked
+mapping into dataclasses, filling defaults; ``lookup`` finds the node at a dotted path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import did_you_mean
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    type: str  # "number" | "int" | "bool" | "str" | "choice" | "str_list"
+    default: Any = REQUIRED
+    min: float | None = None
+    max: float | None = None
+    exclusive_min: bool = False  # min is exclusive: value must be > min
+    choices: tuple = ()
+    unit: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Record:
+    cls: type
+    fields: dict
+    optional: bool = False  # the whole record may be absent (builds None, or its defaults if ``fill``)
+    doc: str = ""
+    fill: bool = False  # an absent optional record builds from {} (all defaults) instead of None
+    omit: tuple = ()  # keys that are checked but not passed to ``cls`` (e.g. version, description)
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: Record
+    min_len: int = 1
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """Mapping of user-chosen names to records; the name is passed as the record's ``name``."""
+
+    item: Record
+    min_len: int = 1
+
+
+def pos(unit: str = "", doc: str = "", default=REQUIRED) -> Field:
+    return Field("number", default, min=0, exclusive_min=True, unit=unit, doc=doc)
+
+
+def nonneg(unit: str = "", doc: str = "", default=REQUIRED) -> Field:
+    return Field("number", default, min=0, unit=unit, doc=doc)
+
+
+def posint(doc: str = "", default=REQUIRED, max: int | None = None) -> Field:
+    return Field("int", default, min=1, max=max, doc=doc)
+
+
+def flag(default: bool, doc: str = "") -> Field:
+    return Field("bool", default, doc=doc)
+
+
+def _type_ok(f: Field, value) -> str | None:
+    """Problem text for a leaf value, or None when it is fine."""
+    t = f.type
+    if t == "bool":
+        return None if isinstance(value, bool) else f"must be true or false; got {value!r}"
+    if t == "str":
+        return None if isinstance(value, str) else f"must be a string; got {value!r}"
+    if t == "choice":
+        return None if value in f.choices else f"must be one of {', '.join(map(str, f.choices))}; got {value!r}"
+    if t == "str_list":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value or any(v not in f.choices for v in value):
+            return f"must be a list drawn from {', '.join(f.choices)}; got {value!r}"
+        return None
+    if t == "overrides":
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and "." in k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for k, v in value.items()):
+            return f"must map 'component.action' to a number of pJ >= 0; got {value!r}"
+        return None
+    is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"must be an integer{_range_text(f)}; got {value!r}"
+    if t == "number" and not is_num:
+        return f"must be a number{_range_text(f)}{_unit_text(f)}; got {value!r}"
+    what = "an integer " if t == "int" else ""
+    if f.min is not None and (value <= f.min if f.exclusive_min else value < f.min):
+        return f"must be {what}{'>' if f.exclusive_min else '>='} {f.min:g}{_unit_text(f)}; got {value!r}"
+    if f.max is not None and value > f.max:
+        return f"must be {what}<= {f.max:g}{_unit_text(f)}; got {value!r}"
+    return None
+
+
+def _range_text(f: Field) -> str:
+    parts = []
+    if f.min is not None:
+        parts.append(f"{'>' if f.exclusive_min else '>='} {f.min:g}")
+    if f.max is not None:
+        parts.append(f"<= {f.max:g}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def _unit_text(f: Field) -> str:
+    return f" ({f.unit})" if f.unit else ""
+
+
+def check(node, value, path: str, problems: list[str]) -> None:
+    """Validate ``value`` against schema ``node``; append problems; never raises."""
+    if isinstance(node, Field):
+        msg = _type_ok(node, value)
+        if msg:
+            problems.append(f"{path}: {msg}")
+        return
+    if isinstance(node, (ListOf, MapOf)):
+        if isinstance(node, MapOf):
+            if not isinstance(value, dict) or len(value) < node.min_len:
+                problems.append(f"{path}: must be a mapping of names to entries; got {value!r}")
+                return
+            for name, item in value.items():
+                check(node.item, item, f"{path}.{name}", problems)
+        else:
+            if not isinstance(value, list) or len(value) < node.min_len:
+                problems.append(f"{path}: must be a list of at least {node.min_len} entries; got {value!r}")
+                return
+            for i, item in enumerate(value):
+                check(node.item, item, f"{path}[{i}]", problems)
+        return
+    if not isinstance(value, dict):
+        problems.append(f"{path or 'top level'}: must be a mapping of keys; got {value!r}")
+        return
+    prefix = f"{path}." if path else ""
+    for key in value:
+        if key not in node.fields:
+            problems.append(f"{prefix}{key}: unknown key" + did_you_mean(str(key), node.fields))
+    for key, sub in node.fields.items():
+        if key in value:
+            check(sub, value[key], prefix + key, problems)
+        elif _required(sub):
+            problems.append(f"{prefix}{key}: missing; expected {_describe(sub)}")
+
+
+def _required(node) -> bool:
+    if isinstance(node, Field):
+        return node.default is REQUIRED
+    if isinstance(node, Record):
+        return not node.optional
+    return True
+
+
+def _describe(node) -> str:
+    if isinstance(node, Field):
+        if node.type == "choice":
+            return f"one of {', '.join(map(str, node.choices))}"
+        return f"a {node.type}{_range_text(node)}{_unit_text(node)}" + (f" ({node.doc})" if node.doc else "")
+    if isinstance(node, Record):
+        return f"a section with keys {', '.join(node.fields)}"
+    return "a list" if isinstance(node, ListOf) else "a mapping of names to entries"
+
+
+def build(node, value, name: str | None = None):
+    """Construct dataclasses from a value that ``check`` accepted, filling defaults."""
+    if isinstance(node, Field):
+        if node.type == "str_list":
+            return tuple([value] if isinstance(value, str) else value)
+        if node.type == "overrides":
+            return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+        if node.type == "number" and value is not None:
+            return float(value)
+        return value
+    if isinstance(node, MapOf):
+        return tuple(build(node.item, v, name=str(k)) for k, v in value.items())
+    if isinstance(node, ListOf):
+        return tuple(build(node.item, v) for v in value)
+    kwargs = {}
+    for key, sub in node.fields.items():
+        if key in node.omit:
+            continue
+        if key in value:
+            kwargs[key] = build(sub, value[key])
+        elif isinstance(sub, Field):
+            kwargs[key] = build(sub, sub.default) if sub.default is not REQUIRED else None
+        elif isinstance(sub, Record) and sub.optional and sub.fill:
+            kwargs[key] = build(sub, {})
+        else:
+            kwargs[key] = None
+    if name is not None:
+        kwargs["name"] = name
+    return node.cls(**kwargs)
+
+
+def lookup(node, dotted: str):
+    """Schema node at a dotted path (MapOf entries match any name), or None."""
+    for part in dotted.split("."):
+        if isinstance(node, MapOf):
+            node = node.item
+            continue
+        if not isinstance(node, Record) or part not in node.fields:
+            return None
+        node = node.fields[part]
+    return node
