@@ -1,4 +1,5 @@
-"""PNG figures of compression results (matplotlib, Agg backend)."""
+"""Figures of compression results: ``*_figure`` returns a matplotlib Figure (no pyplot, no display
+needed), ``plot_*`` writes it as a PNG."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,20 +7,13 @@ import pandas as pd
 VARIANT_STYLE = {"ticket": ("tab:blue", "o"), "reinit": ("tab:orange", "s"), "random_mask": ("tab:green", "^")}
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_lottery(summary: pd.DataFrame, path: str) -> None:
+def lottery_figure(summary: pd.DataFrame):
     """Test accuracy and early-stop iteration (mean +- std over seeds) vs weights remaining."""
-    plt = _pyplot()
+    from matplotlib.figure import Figure
+
     speed = "target_iteration_mean" in summary and summary["target_reached"].any()
-    fig, axes = plt.subplots(1, 3 if speed else 2, figsize=(15 if speed else 10, 4))
+    fig = Figure(figsize=(15 if speed else 10, 4))
+    axes = fig.subplots(1, 3 if speed else 2)
     ax_acc, ax_it = axes[:2]
     for variant, group in summary.groupby("variant", sort=False):
         color, marker = VARIANT_STYLE.get(variant, ("black", "x"))
@@ -48,14 +42,20 @@ def plot_lottery(summary: pd.DataFrame, path: str) -> None:
         axes[2].set_ylabel("iterations to the validation-loss target")
     fig.suptitle(f"Lottery tickets vs controls, mean +- std over {int(summary['seeds'].max())} seeds")
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    return fig
 
 
-def plot_storage(stages: pd.DataFrame, path: str) -> None:
+def plot_lottery(summary: pd.DataFrame, path: str) -> None:
+    """``lottery_figure`` as a PNG file."""
+    lottery_figure(summary).savefig(path, dpi=110, metadata={"Software": None})
+
+
+def storage_figure(stages: pd.DataFrame):
     """Storage in bytes per stage (log scale), labelled with the compression ratio and accuracy."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     bars = ax.bar(stages["stage"], stages["storage_bytes"], color="tab:blue")
     for bar, ratio, acc in zip(bars, stages["compression_ratio"], stages["accuracy"]):
         ax.annotate(f"{ratio:.1f}x\n{100 * acc:.2f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -65,5 +65,9 @@ def plot_storage(stages: pd.DataFrame, path: str) -> None:
     ax.set_title("Storage by stage (ratio vs 32-bit dense, test accuracy)")
     ax.margins(y=0.25)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    return fig
+
+
+def plot_storage(stages: pd.DataFrame, path: str) -> None:
+    """``storage_figure`` as a PNG file."""
+    storage_figure(stages).savefig(path, dpi=110, metadata={"Software": None})

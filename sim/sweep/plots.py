@@ -20,11 +20,10 @@ LOG_SPAN = 20.0  # use a log axis when positive values span more than this facto
 MAX_GROUPS = 8  # a categorical axis with at most this many values gets one marker per value
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")  # files only; never needs a display
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(**kwargs):
+    """A Figure not registered with pyplot: no display needed, a notebook shows it once, nothing to close."""
+    from matplotlib.figure import Figure
+    return Figure(**kwargs)
 
 
 def _save(fig, path: Path) -> None:
@@ -70,18 +69,18 @@ def group_axis(df: pd.DataFrame, axes: list[str]) -> str | None:
     return None
 
 
-def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path, axes: list[str] = ()) -> Path:
+def pareto_figure(df: pd.DataFrame, objectives: dict, constraints: dict, axes: list[str] = ()):
     """Scatter of every finished point for each pair of objectives (grey: fails a constraint),
     with the front in red; with one objective, the objective against the point number. Feasible
     points get one marker per value of the first categorical axis, if any."""
-    plt = _pyplot()
     ok = df[df["status"] == STATUS_OK]
     fits = feasible(ok, constraints)
     front = pareto_front(ok, objectives, constraints)
     group = group_axis(ok, list(axes))
     names = list(objectives)
     pairs = list(combinations(names, 2))[:3] or [(None, names[0])]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(5.5 * len(pairs), 4.5), squeeze=False)
+    fig = _figure(figsize=(5.5 * len(pairs), 4.5))
+    axes = fig.subplots(1, len(pairs), squeeze=False)
     for ax, (xname, yname) in zip(axes[0], pairs):
         def xs(frame):
             return (np.arange(len(df))[df.index.get_indexer(frame.index)] if xname is None
@@ -107,8 +106,12 @@ def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Pat
         ax.legend(fontsize=8)
     fig.suptitle(f"{len(ok)} finished points, {int(fits.sum())} feasible")
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    return fig
+
+
+def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path, axes: list[str] = ()) -> Path:
+    """``pareto_figure`` as a PNG file."""
+    _save(pareto_figure(df, objectives, constraints, axes), path)
     return path
 
 
@@ -121,14 +124,14 @@ def _axis_positions(values: pd.Series) -> tuple[np.ndarray, list | None]:
     return values.astype(str).map({v: i for i, v in enumerate(labels)}).to_numpy(float), labels
 
 
-def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path) -> Path:
+def axis_figure(df: pd.DataFrame, axis: str, metrics: list[str]):
     """One panel per metric against ``axis``: every finished point, and the median per axis value."""
-    plt = _pyplot()
     ok = df[df["status"] == STATUS_OK]
     x, labels = _axis_positions(ok[axis])
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    fig = _figure(figsize=(4.5 * cols, 3.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         y = pd.to_numeric(ok[metric], errors="coerce").to_numpy(float)
         ax.scatter(x, y, s=10, alpha=0.5, c="tab:blue")
@@ -145,8 +148,12 @@ def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path) -> Pa
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    return fig
+
+
+def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path) -> Path:
+    """``axis_figure`` as a PNG file."""
+    _save(axis_figure(df, axis, metrics), path)
     return path
 
 
@@ -154,14 +161,23 @@ def axis_file_name(axis: str) -> str:
     return "vs_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", axis) + ".png"
 
 
-def plot_sweep(df: pd.DataFrame, axes: list[str], objectives: dict, constraints: dict, out_dir: Path) -> list[Path]:
-    """pareto.png and one vs_<axis>.png per axis; nothing when no point finished."""
+def sweep_figures(df: pd.DataFrame, axes: list[str], objectives: dict, constraints: dict) -> dict:
+    """{file name: Figure}: pareto.png and one vs_<axis>.png per axis; empty when no point finished."""
     ok = df[df["status"] == STATUS_OK]
     if ok.empty:
-        return []
-    files = [plot_pareto(df, objectives, constraints, out_dir / "pareto.png", axes)]
+        return {}
+    figures = {"pareto.png": pareto_figure(df, objectives, constraints, axes)}
     metrics = metrics_of(df, objectives, constraints)
     for axis in axes:
         if metrics and ok[axis].notna().any():
-            files.append(plot_axis(df, axis, metrics, out_dir / axis_file_name(axis)))
+            figures[axis_file_name(axis)] = axis_figure(df, axis, metrics)
+    return figures
+
+
+def plot_sweep(df: pd.DataFrame, axes: list[str], objectives: dict, constraints: dict, out_dir: Path) -> list[Path]:
+    """``sweep_figures`` written into ``out_dir`` as PNG files; their paths."""
+    files = []
+    for name, fig in sweep_figures(df, axes, objectives, constraints).items():
+        _save(fig, out_dir / name)
+        files.append(out_dir / name)
     return files
