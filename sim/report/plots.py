@@ -49,7 +49,7 @@ def comparison_figure(table: pd.DataFrame, model: str | None = None) -> Figure:
     of ``table`` (one row per design, as ``comparison.csv``). ``model`` overrides the title's name."""
     designs = [style.short_label(h) for h in table["hwconfig"]]
     cols = device_columns(table)
-    fig, axes = style.figure(1, 3, size=(5.0 + 0.9 * max(len(cols), 4) + 2.4 * 2, 5.0),
+    fig, axes = style.figure(1, 3, size=(2 * 3.2 + 0.65 * max(len(cols), 4) + 1.0, 5.0),
                              width_ratios=[1, 1, max(1.5, 0.45 * max(len(cols), 4))])
     _design_bars(axes[0, 0], designs, table["fps_per_w"].to_numpy(float), "fps_per_w")
     axes[0, 0].set_title("FPS/W (higher is better)")
