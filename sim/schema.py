@@ -1,31 +1,37 @@
 """The one field-table mechanism that checks every input kind: hardware configs, models, recipes
 and sweep specs.
 
-Each leaf is a ``Field`` (type, range, unit, default); a ``Record`` maps keys to fields and names
-the dataclass it builds; ``ListOf`` / ``MapOf`` hold repeated records. ``check`` collects every
-problem into a list of "key.path: what was expected; got what" strings; ``build`` turns a checked
-mapping into dataclasses, filling defaults; ``lookup`` finds the node at a dotted path.
+Each leaf is a ``Field`` (type, range, unit, default, source); a ``Record`` maps keys to fields and
+names the dataclass it builds; ``ListOf`` / ``MapOf`` hold repeated records (or fields);
+``ByLayerType`` is a value given once or per layer type (``{fc: 4, conv: 8}``). ``check`` collects
+every problem into a list of "key.path: what was expected; got what" strings; ``build`` turns a
+checked mapping into dataclasses, filling defaults; ``lookup`` finds the node at a dotted path;
+``validate`` is check + build raising one ConfigError.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import did_you_mean
+from .errors import ConfigError, did_you_mean
 
 REQUIRED = object()
+LAYER_TYPES = ("fc", "conv")  # the keys of a per-layer-type value
 
 
 @dataclass(frozen=True)
 class Field:
-    type: str  # "number" | "int" | "bool" | "str" | "choice" | "str_list"
+    type: str  # "number" | "int" | "bool" | "str" | "choice" | "str_list" | "int_list" | "overrides" | "any"
     default: Any = REQUIRED
     min: float | None = None
     max: float | None = None
     exclusive_min: bool = False  # min is exclusive: value must be > min
-    choices: tuple = ()
+    choices: tuple = ()  # "choice": the allowed values; "str_list": allowed items (empty: any string)
     unit: str = ""
     doc: str = ""
+    exclusive_max: bool = False  # max is exclusive: value must be < max
+    source: str = ""  # where a default comes from (paper, datasheet) when it is a fact
 
 
 @dataclass(frozen=True)
@@ -40,16 +46,28 @@ class Record:
 
 @dataclass(frozen=True)
 class ListOf:
-    item: Record
+    item: Any  # Record or Field
     min_len: int = 1
 
 
 @dataclass(frozen=True)
 class MapOf:
-    """Mapping of user-chosen names to records; the name is passed as the record's ``name``."""
+    """Mapping of user-chosen names to records (the name is passed as the record's ``name``) or
+    to leaf values (builds a dict)."""
 
-    item: Record
+    item: Any  # Record or Field
     min_len: int = 1
+
+
+@dataclass(frozen=True)
+class ByLayerType:
+    """A value given once for every layer or per layer type: ``4`` or ``{fc: 4, conv: 8}``."""
+
+    item: Field
+
+    @property
+    def default(self):
+        return self.item.default
 
 
 def pos(unit: str = "", doc: str = "", default=REQUIRED) -> Field:
@@ -68,9 +86,24 @@ def flag(default: bool, doc: str = "") -> Field:
     return Field("bool", default, doc=doc)
 
 
+def fraction(default=REQUIRED, doc: str = "", open_low: bool = False, open_high: bool = False) -> Field:
+    """A number in [0, 1] (ends exclusive on request)."""
+    return Field("number", default, min=0, max=1, exclusive_min=open_low, exclusive_max=open_high, doc=doc)
+
+
+def choice(default, *choices, doc: str = "") -> Field:
+    return Field("choice", default, choices=tuple(choices), doc=doc)
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _type_ok(f: Field, value) -> str | None:
     """Problem text for a leaf value, or None when it is fine."""
     t = f.type
+    if t == "any":
+        return None
     if t == "bool":
         return None if isinstance(value, bool) else f"must be true or false; got {value!r}"
     if t == "str":
@@ -78,37 +111,58 @@ def _type_ok(f: Field, value) -> str | None:
     if t == "choice":
         return None if value in f.choices else f"must be one of {', '.join(map(str, f.choices))}; got {value!r}"
     if t == "str_list":
-        if isinstance(value, str):
+        if isinstance(value, str) and f.choices:
             value = [value]
-        if not isinstance(value, list) or not value or any(v not in f.choices for v in value):
-            return f"must be a list drawn from {', '.join(f.choices)}; got {value!r}"
+        bad = not isinstance(value, list) or (f.choices and not value) or any(
+            not isinstance(v, str) or (f.choices and v not in f.choices) for v in value)
+        if bad:
+            what = f"drawn from {', '.join(f.choices)}" if f.choices else "of strings"
+            return f"must be a list {what}; got {value!r}"
+        return None
+    if t == "int_list":
+        if not isinstance(value, list) or not value or any(_number_problem(f, v, "int") for v in value):
+            return f"must be a non-empty list of integers{_range_text(f)}; got {value!r}"
         return None
     if t == "overrides":
         if not isinstance(value, dict) or not all(
-                isinstance(k, str) and "." in k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                isinstance(k, str) and "." in k and is_number(v) and math.isfinite(v) and v >= 0
                 for k, v in value.items()):
             return f"must map 'component.action' to a number of pJ >= 0; got {value!r}"
         return None
-    is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if value is None and f.default is None:
+        return None  # an optional number given as null
+    problem = _number_problem(f, value, t)
+    return problem and problem.format(got=repr(value))
+
+
+def _number_problem(f: Field, value, t: str) -> str | None:
+    """The problem of a number or integer, with ``{got}`` left to fill; None when fine."""
     if t == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-        return f"must be an integer{_range_text(f)}; got {value!r}"
-    if t == "number" and not is_num:
-        return f"must be a number{_range_text(f)}{_unit_text(f)}; got {value!r}"
+        return f"must be an integer{_range_text(f)}; got {{got}}"
+    if t == "number" and not (is_number(value) and math.isfinite(value)):
+        return f"must be a finite number{_range_text(f)}{_unit_text(f)}; got {{got}}" if is_number(value) \
+            else f"must be a number{_range_text(f)}{_unit_text(f)}; got {{got}}"
+    low_bad = f.min is not None and (value <= f.min if f.exclusive_min else value < f.min)
+    high_bad = f.max is not None and (value >= f.max if f.exclusive_max else value > f.max)
+    if not (low_bad or high_bad):
+        return None
+    what = "an integer" if t == "int" else "a number"
+    if f.min is not None and f.max is not None:
+        return f"must be {what}{_range_text(f)}{_unit_text(f)}; got {{got}}"
     what = "an integer " if t == "int" else ""
-    if f.min is not None and (value <= f.min if f.exclusive_min else value < f.min):
-        return f"must be {what}{'>' if f.exclusive_min else '>='} {f.min:g}{_unit_text(f)}; got {value!r}"
-    if f.max is not None and value > f.max:
-        return f"must be {what}<= {f.max:g}{_unit_text(f)}; got {value!r}"
-    return None
+    if low_bad:
+        return f"must be {what}{'>' if f.exclusive_min else '>='} {f.min:g}{_unit_text(f)}; got {{got}}"
+    return f"must be {what}{'<' if f.exclusive_max else '<='} {f.max:g}{_unit_text(f)}; got {{got}}"
 
 
 def _range_text(f: Field) -> str:
-    parts = []
+    if f.min is not None and f.max is not None:
+        return (f" in {'(' if f.exclusive_min else '['}{f.min:g}, {f.max:g}{')' if f.exclusive_max else ']'}")
     if f.min is not None:
-        parts.append(f"{'>' if f.exclusive_min else '>='} {f.min:g}")
+        return f" {'>' if f.exclusive_min else '>='} {f.min:g}"
     if f.max is not None:
-        parts.append(f"<= {f.max:g}")
-    return (" " + " and ".join(parts)) if parts else ""
+        return f" {'<' if f.exclusive_max else '<='} {f.max:g}"
+    return ""
 
 
 def _unit_text(f: Field) -> str:
@@ -121,6 +175,16 @@ def check(node, value, path: str, problems: list[str]) -> None:
         msg = _type_ok(node, value)
         if msg:
             problems.append(f"{path}: {msg}")
+        return
+    if isinstance(node, ByLayerType):
+        if isinstance(value, dict):
+            for key, v in value.items():
+                if key not in LAYER_TYPES:
+                    problems.append(f"{path}.{key}: unknown layer type; expected {' or '.join(LAYER_TYPES)}")
+                else:
+                    check(node.item, v, f"{path}.{key}", problems)
+        else:
+            check(node.item, value, path, problems)
         return
     if isinstance(node, (ListOf, MapOf)):
         if isinstance(node, MapOf):
@@ -151,7 +215,7 @@ def check(node, value, path: str, problems: list[str]) -> None:
 
 
 def _required(node) -> bool:
-    if isinstance(node, Field):
+    if isinstance(node, (Field, ByLayerType)):
         return node.default is REQUIRED
     if isinstance(node, Record):
         return not node.optional
@@ -159,6 +223,8 @@ def _required(node) -> bool:
 
 
 def _describe(node) -> str:
+    if isinstance(node, ByLayerType):
+        return f"{_describe(node.item)}, or {{fc: ..., conv: ...}}"
     if isinstance(node, Field):
         if node.type == "choice":
             return f"one of {', '.join(map(str, node.choices))}"
@@ -171,14 +237,19 @@ def _describe(node) -> str:
 def build(node, value, name: str | None = None):
     """Construct dataclasses from a value that ``check`` accepted, filling defaults."""
     if isinstance(node, Field):
-        if node.type == "str_list":
+        if node.type in ("str_list", "int_list"):
             return tuple([value] if isinstance(value, str) else value)
         if node.type == "overrides":
             return tuple(sorted((str(k), float(v)) for k, v in value.items()))
         if node.type == "number" and value is not None:
             return float(value)
         return value
+    if isinstance(node, ByLayerType):
+        return {k: build(node.item, v) for k, v in value.items()} if isinstance(value, dict) \
+            else build(node.item, value)
     if isinstance(node, MapOf):
+        if isinstance(node.item, Field):
+            return {str(k): build(node.item, v) for k, v in value.items()}
         return tuple(build(node.item, v, name=str(k)) for k, v in value.items())
     if isinstance(node, ListOf):
         return tuple(build(node.item, v) for v in value)
@@ -188,7 +259,7 @@ def build(node, value, name: str | None = None):
             continue
         if key in value:
             kwargs[key] = build(sub, value[key])
-        elif isinstance(sub, Field):
+        elif isinstance(sub, (Field, ByLayerType)):
             kwargs[key] = build(sub, sub.default) if sub.default is not REQUIRED else None
         elif isinstance(sub, Record) and sub.optional and sub.fill:
             kwargs[key] = build(sub, {})
@@ -197,6 +268,15 @@ def build(node, value, name: str | None = None):
     if name is not None:
         kwargs["name"] = name
     return node.cls(**kwargs)
+
+
+def validate(node, value, file: str, path: str = ""):
+    """``check`` then ``build``: the built value, or one ConfigError naming ``file`` and every problem."""
+    problems: list[str] = []
+    check(node, value, path, problems)
+    if problems:
+        raise ConfigError(file, problems)
+    return build(node, value)
 
 
 def lookup(node, dotted: str):
