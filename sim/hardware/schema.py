@@ -45,6 +45,8 @@ SCHEMA = Record(S.HardwareConfig, {
             "write_pj_per_bit": Field("number", None, min=0, unit="pJ/bit"),
         })),
         "weights_resident": flag(False, "weights that fit on chip are preloaded, not fetched per run"),
+        "prefetch_tiles": posint(default=2, doc="tiles in flight between DRAM and the buffers; 2 = double "
+                                                "buffering (one tile computes while the next loads)"),
     }),
     "pe_array": Record(S.PEArraySpec, {
         "rows": posint(), "cols": posint(default=1), "macs_per_pe_per_cycle": posint(default=1),
@@ -53,7 +55,16 @@ SCHEMA = Record(S.HardwareConfig, {
         "dataflow": Field("choice", "ws", choices=("os", "ws", "is", "eie")),
         "skip_zero_weights": flag(False), "skip_zero_acts": flag(False),
         "act_queue_depth": Field("int", 0, min=0), "codebook_bits": Field("int", 0, min=0, max=16),
-        "index_bits": Field("int", 0, min=0, max=32),
+        "index_bits": Field("int", 8, min=1, max=32, unit="bits",
+                            doc="relative-index bits per stored entry of a sparse format; default 8, Deep "
+                                "Compression's conv index (published.md §3.4); unused by dense arrays"),
+        "pointer_bits": Field("int", 16, min=1, max=64, unit="bits",
+                              doc="column-pointer width of a sparse format; default 16, EIE (published.md §2.1)"),
+        "activation_lanes": Field("int", 0, min=0, unit="elements/cycle",
+                                  doc="activation/pooling unit width; 0 = the dataflow's rule (ASSUMPTION: one "
+                                      "lane per systolic column as in TPU v1's activation pipeline, one per EIE PE)"),
+        "act_regfile_entries": posint(default=64, doc="activations per PE register file (EIE: 64, published.md "
+                                                      "§2.1); a column block holds PEs x this many"),
     }, optional=True),
     "photonic": Record(S.PhotonicSpec, {
         "conv_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),
@@ -82,5 +93,48 @@ SCHEMA = Record(S.HardwareConfig, {
         "input_modulation": Field("choice", "vcsel", choices=("vcsel", "mrr"),
                                   doc="vcsel: per-element VCSELs (SONIC); mrr: laser + EO input rings (CrossLight)"),
         "adcs_per_unit": posint(default=1, doc="time-interleaved ADCs per unit output"),
+        "index_bits": Field("int", 8, min=1, max=32, unit="bits",
+                            doc="relative-index bits per stored entry when compression is on; default 8 "
+                                "(Deep Compression, published.md §3.4)"),
+        "pointer_bits": Field("int", 16, min=1, max=64, unit="bits", doc="column-pointer width; default 16 (EIE)"),
+        "activation_lanes": Field("int", 0, min=0, unit="elements/cycle",
+                                  doc="electronic activation unit width; 0 = one lane per VDU output (ASSUMPTION)"),
+        "electronic_act_bits": Field("int", 16, min=1, max=64, unit="bits",
+                                     doc="width of the electronic activation unit; default 16, SONIC's 16-bit "
+                                         "activations (published.md §1.1)"),
+        "electronic_acc_bits": Field("int", 32, min=1, max=64, unit="bits",
+                                     doc="width of the electronic partial-sum accumulators; default 32 (ASSUMPTION: "
+                                         "16-bit ADC codes summed without overflow)"),
     }, optional=True),
 }, omit=("version", "description"))
+
+
+# -- dataflow kinds -------------------------------------------------------------------------
+# Filled by ``sim.engine.dataflows.register``: each kind adds its dataflow names, the sections it
+# needs, its own sections (field tables) and its cross-field rule. The hardware layer never names
+# a kind; it checks whatever kinds are registered.
+KINDS: dict[tuple[str, str | None], tuple[tuple[str, ...], object]] = {}  # (kind, dataflow) -> (sections, rule)
+KIND_OPTION_SECTIONS: dict[str, Record] = {}  # a kind's own top-level sections, built into HardwareConfig.options
+
+
+def register_kind(kind: str, dataflows: tuple[str, ...], sections: tuple[str, ...], own: dict, rule) -> None:
+    """Make ``kind`` (with ``pe_array.dataflow`` values ``dataflows``, if any) known to the schema."""
+    global SCHEMA
+    for name in dataflows or (None,):
+        KINDS[(kind, name)] = (tuple(sections), rule)
+    kinds = tuple(dict.fromkeys(k for k, _ in KINDS))
+    SCHEMA.fields["kind"] = Field("choice", REQUIRED, choices=kinds)
+    names = tuple(dict.fromkeys(d for _, d in KINDS if d is not None))
+    pe = SCHEMA.fields["pe_array"]
+    pe.fields["dataflow"] = Field("choice", "ws", choices=names,
+                                  doc="os | ws | is systolic, eie column broadcast, or any registered kind")
+    for section, record in own.items():
+        SCHEMA.fields[section] = record
+        KIND_OPTION_SECTIONS[section] = record
+    SCHEMA = Record(SCHEMA.cls, SCHEMA.fields, omit=("version", "description") + tuple(KIND_OPTION_SECTIONS))
+
+
+def kind_rule(data: dict):
+    """(sections, rule) of the kind a raw config names, or None when it names none registered."""
+    pe = data.get("pe_array") if isinstance(data.get("pe_array"), dict) else {}
+    return KINDS.get((data.get("kind"), pe.get("dataflow", "ws"))) or KINDS.get((data.get("kind"), None))

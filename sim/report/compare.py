@@ -12,20 +12,14 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ..engine.photonic import calibration
-from ..hardware.energy import action_energies
+from ..engine import dataflows
+from ..engine.dataflows import action_energies
 from ..hardware.spec import HardwareConfig
 from .price import SUMMARY_COLUMNS
 
-# Device classes of the energy breakdown, in report order. SRAM is every named on-chip buffer.
-DEVICES = ("dac", "adc", "vcsel", "photodetector", "tia", "tuning", "laser", "sram", "dram", "electronic_mac",
-           "static")
-_DEVICE_OF = {
-    "act_dac": "dac", "weight_dac": "dac", "adc": "adc", "vcsel": "vcsel", "photodetector": "photodetector",
-    "tia": "tia", "mrr": "tuning", "input_mrr": "tuning", "laser": "laser", "dram": "dram",
-    "pe_array": "electronic_mac", "accumulator": "electronic_mac", "activation_unit": "electronic_mac",
-    "codebook": "electronic_mac", "static": "static",
-}
+# Device classes of the energy breakdown, in report order (every dataflow kind's own, then SRAM
+# -- every named on-chip buffer -- DRAM, electronic MACs and static power).
+DEVICES = dataflows.device_classes()
 SWITCHES = ("fc_compression", "conv_compression", "vcsel_power_gating", "weight_clustering")
 BREAKDOWN_COLUMNS = [f"energy_{d}_pj" for d in DEVICES]
 CALIBRATION_COLUMNS = ["calibration_latency_s", "calibration_energy_pj"]
@@ -35,12 +29,11 @@ ABLATION_COLUMNS = ["hwconfig", "variant"] + list(SWITCHES) + COMPARISON_COLUMNS
 
 
 def device_of(component: str, hw: HardwareConfig) -> str:
-    """Device class of a counted component (buffers by their configured names)."""
-    if component in _DEVICE_OF:
-        return _DEVICE_OF[component]
-    if any(b.name == component for b in hw.memory.buffers):
-        return "sram"
-    raise KeyError(f"component {component!r} of {hw.name} has no device class in sim.report.compare")
+    """Device class of a counted component (its dataflow kind decides; buffers by their names)."""
+    device = dataflows.get(hw).device_of(component, hw)
+    if device is None:
+        raise KeyError(f"component {component!r} of {hw.name} has no device class in its dataflow kind")
+    return device
 
 
 def device_breakdown(energy: pd.DataFrame, hw: HardwareConfig, batch: int = 1) -> dict[str, float]:
@@ -52,10 +45,11 @@ def device_breakdown(energy: pd.DataFrame, hw: HardwareConfig, batch: int = 1) -
 
 
 def calibration_cost(hw: HardwareConfig) -> tuple[float, float]:
-    """(latency s, energy pJ) of the one-time TO calibration of a photonic design; NaN otherwise."""
-    if hw.photonic is None:
+    """(latency s, energy pJ) of the one-time calibration at boot (photonic TO tuning); NaN when
+    the design's kind has none."""
+    cal = dataflows.get(hw).calibration(hw)
+    if cal is None:
         return float("nan"), float("nan")
-    cal = calibration(hw)
     prices = action_energies(hw)
     return cal.cycles / (hw.clock_ghz * 1e9), float(sum(n * prices[k] for k, n in cal.counts.items()))
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from ..engine import dataflows
 from ..errors import ConfigError, did_you_mean
 from ..hardware import schema
 from ..hardware.load import apply_overrides, read_hardware_dict, validate
@@ -53,7 +54,6 @@ TOP_KEYS = ("version", "name", "description", "hardware", "model", "compression"
 RANDOM_KEYS = ("samples", "seed", "axes")
 RUN_AXES = ("batch", "seed")  # axes that change the execution, not the hardware
 HARDWARE_AXIS = "hardware"  # the base design file itself
-KIND_SECTIONS = {"pe_array": "electronic", "photonic": "photonic"}  # sections only one kind of design has
 COMPRESSION_PREFIX = "compression."
 ENGINES = ("auto", "event", "analytical")
 EXECUTORS = ("auto", "kernels", "reference")
@@ -125,9 +125,9 @@ def hardware_path_problem(dotted: str, data: dict, where: str) -> str | None:
     have is caught here (with a did-you-mean over its buffers) rather than failing every point."""
     node, value = schema.SCHEMA, data
     parts = dotted.split(".")
-    section_kind = KIND_SECTIONS.get(parts[0])
-    if section_kind and data.get("kind") != section_kind:
-        return (f"{where}: '{parts[0]}' belongs to {section_kind} designs; the base design is "
+    section_kinds = dataflows.kind_sections().get(parts[0])  # sections only some kinds of design have
+    if section_kinds and data.get("kind") not in section_kinds:
+        return (f"{where}: '{parts[0]}' belongs to {' / '.join(section_kinds)} designs; the base design is "
                 f"{data.get('kind')!r}")
     for i, part in enumerate(parts):
         if isinstance(node, schema.MapOf):
