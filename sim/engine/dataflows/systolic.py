@@ -32,11 +32,14 @@ class Systolic(Dataflow):
 
 
 def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits: tuple[int, int],
-                 gemm: tuple[int, int, int, int] | None = None, macs: int | None = None) -> LayerSchedule:
-    """SCALE-Sim folds (``pe.py``), one tile per fold (module docstring). gemm: (groups, Npix, K,
-    M) when the kind changes the GEMM (N:M sparsity compresses K); macs: MAC slots spent."""
+                 gemm: tuple[int, int, int, int] | None = None, macs: int | None = None,
+                 dataflow: str | None = None, meta: tuple[str, int] | None = None) -> LayerSchedule:
+    """SCALE-Sim folds (``pe.py``), one tile per fold (module docstring). A kind built on these
+    folds passes gemm: (groups, Npix, K, M) when it changes the GEMM (N:M sparsity compresses K);
+    macs: MAC slots spent; dataflow: os | ws | is (default ``pe_array.dataflow``); meta: (buffer,
+    bits per stored weight) of metadata the array reads beside each weight."""
     pe = hw.pe_array
-    rows, cols, df = pe.rows, pe.cols, pe.dataflow
+    rows, cols, df = pe.rows, pe.cols, dataflow or pe.dataflow
     wbits, abits = bits
     wbuf, ibuf, obuf = buffers_of(hw)
     t = io.traffic
@@ -89,6 +92,8 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         c = Counter()
         c[("pe_array", "mac")] += int(mac_parts[i])
         c[(wbuf.name, "read_bits")] += ku * mu * wbits  # the array reads each operand once per fold
+        if meta is not None:
+            c[(meta[0], "read_bits")] += ku * mu * meta[1]
         c[(ibuf.name, "read_bits")] += ku * pu * abits
         c[(obuf.name, "write_bits")] += mu * pu * pe.acc_bits
         if not first_k:
