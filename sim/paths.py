@@ -16,3 +16,15 @@ def resolve_path(path: str | os.PathLike) -> str:
         return path
     alt = REPO_ROOT / path
     return str(alt) if alt.exists() else path
+
+
+def resolve_beside(path: str, file: str) -> str:
+    """A path written inside ``file`` (a sweep spec, say): absolute, beside ``file``, from the
+    working directory, or from the repository; as given when none exists."""
+    if os.path.isabs(path):
+        return path
+    for base in (os.path.dirname(file), os.getcwd(), str(REPO_ROOT)):
+        candidate = os.path.normpath(os.path.join(base, path))
+        if os.path.exists(candidate):
+            return candidate
+    return path

@@ -102,8 +102,8 @@ def is_number(value) -> bool:
 def _type_ok(f: Field, value) -> str | None:
     """Problem text for a leaf value, or None when it is fine."""
     t = f.type
-    if t == "any":
-        return None
+    if t == "any" or (value is None and f.default is None):
+        return None  # anything goes / an optional value given as null
     if t == "bool":
         return None if isinstance(value, bool) else f"must be true or false; got {value!r}"
     if t == "str":
@@ -113,7 +113,7 @@ def _type_ok(f: Field, value) -> str | None:
     if t == "str_list":
         if isinstance(value, str) and f.choices:
             value = [value]
-        bad = not isinstance(value, list) or (f.choices and not value) or any(
+        bad = not isinstance(value, list) or (f.choices and f.min != 0 and not value) or any(
             not isinstance(v, str) or (f.choices and v not in f.choices) for v in value)
         if bad:
             what = f"drawn from {', '.join(f.choices)}" if f.choices else "of strings"
@@ -129,8 +129,6 @@ def _type_ok(f: Field, value) -> str | None:
                 for k, v in value.items()):
             return f"must map 'component.action' to a number of pJ >= 0; got {value!r}"
         return None
-    if value is None and f.default is None:
-        return None  # an optional number given as null
     problem = _number_problem(f, value, t)
     return problem and problem.format(got=repr(value))
 
@@ -228,7 +226,9 @@ def _describe(node) -> str:
     if isinstance(node, Field):
         if node.type == "choice":
             return f"one of {', '.join(map(str, node.choices))}"
-        return f"a {node.type}{_range_text(node)}{_unit_text(node)}" + (f" ({node.doc})" if node.doc else "")
+        what = {"int": "an integer", "number": "a number", "bool": "true or false", "str": "a string",
+                "str_list": "a list of strings", "int_list": "a list of integers"}.get(node.type, node.type)
+        return f"{what}{_range_text(node)}{_unit_text(node)}" + (f" ({node.doc})" if node.doc else "")
     if isinstance(node, Record):
         return f"a section with keys {', '.join(node.fields)}"
     return "a list" if isinstance(node, ListOf) else "a mapping of names to entries"
@@ -237,6 +237,8 @@ def _describe(node) -> str:
 def build(node, value, name: str | None = None):
     """Construct dataclasses from a value that ``check`` accepted, filling defaults."""
     if isinstance(node, Field):
+        if value is None:
+            return None
         if node.type in ("str_list", "int_list"):
             return tuple([value] if isinstance(value, str) else value)
         if node.type == "overrides":
