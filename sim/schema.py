@@ -272,6 +272,27 @@ def build(node, value, name: str | None = None):
     return node.cls(**kwargs)
 
 
+class Problems:
+    """Collects every problem of one file, then raises a single ConfigError (for checks that a
+    field table cannot express, e.g. a layer's shape against the one before it)."""
+
+    def __init__(self, file: str):
+        self.file, self.items = file, []
+
+    def add(self, path: str, msg: str) -> None:
+        self.items.append(f"{path}: {msg}")
+
+    def check(self, node, value, path: str) -> bool:
+        """``check`` ``value`` against ``node``, collecting here; whether it passed."""
+        n = len(self.items)
+        check(node, value, path, self.items)
+        return len(self.items) == n
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.file, self.items)
+
+
 def validate(node, value, file: str, path: str = ""):
     """``check`` then ``build``: the built value, or one ConfigError naming ``file`` and every problem."""
     problems: list[str] = []

@@ -25,4 +25,4 @@ def find_layer(run, layer: str):
         if lr.name == layer:
             return lr
     names = ", ".join(lr.name for lr in run.layers)
-    raise ConfigError("--timeline", f"unknown layer {layer!r}; expected one of {names}")
+    raise ConfigError("timeline", f"unknown layer {layer!r}; expected one of {names}")

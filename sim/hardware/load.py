@@ -1,4 +1,4 @@
-"""Hardware YAML -> HardwareConfig, with ``--set key.path=value`` overrides validated like the file."""
+"""Hardware YAML -> HardwareConfig, with ``key.path=value`` overrides (the CLI's ``--set``) validated like the file."""
 from __future__ import annotations
 
 import copy
@@ -18,7 +18,7 @@ def read_hardware_dict(path: str | os.PathLike) -> dict:
     return read_yaml(path, "a hardware YAML file")
 
 
-def parse_assignments(items: Iterable[str], file: str = "--set") -> dict[str, Any]:
+def parse_assignments(items: Iterable[str], file: str = "overrides") -> dict[str, Any]:
     """["pe_array.rows=32", ...] -> {"pe_array.rows": 32}; values parsed as YAML scalars."""
     out: dict[str, Any] = {}
     problems = []
@@ -55,7 +55,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
                 else:
                     choices = list(parent.fields) if isinstance(parent, schema.Record) else []
                     break
-            problems.append(f"{dotted}: unknown key (from --set)" + did_you_mean(part, choices))
+            problems.append(f"{dotted}: unknown key (an override)" + did_you_mean(part, choices))
             continue
         target = data
         for part in parts[:-1]:

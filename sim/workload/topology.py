@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .load import _Problems, synthetic_weight
+from ..schema import Problems as _Problems
+from .synthetic import synthetic_weight
 from .network import Layer, Network
 
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter",
