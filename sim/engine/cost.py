@@ -44,7 +44,7 @@ def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        t = layer_traffic(layer, lw, hw, first, last, resident[i], storage[i], abits)
+        t = layer_traffic(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
         results.append(kind.floor(layer, lw, hw, t, fused[i]))
     add_time_based(results, hw)
     return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results, weight_storage_bits=sum(storage))

@@ -51,7 +51,7 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = i == 0 or net.independent
         last = i == n - 1 or net.independent
-        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits)
+        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
         sched = map_layer(layer, lw, hw, io, fused[i])
         lr = simulate_layer(sched, hw)
         lr.counts.update(kind.time_based_counts(hw, lr.cycles))

@@ -75,10 +75,10 @@ class LayerIO:
 
 
 def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, resident: float,
-             storage_bits: int, act_bits: int) -> LayerIO:
+             storage_bits: int, act_bits: int, act_buffer=None) -> LayerIO:
     """resident: fraction of the layer's weights held on chip (traffic.weights_on_chip);
     storage_bits and act_bits come from the design's kind."""
-    t = layer_traffic(layer, lw, hw, first, last, resident, storage_bits, act_bits)
+    t = layer_traffic(layer, lw, hw, first, last, resident, storage_bits, act_bits, act_buffer)
     return LayerIO(t, layer.is_weighted and t.weight_dram_bits > 0,
                    (first or t.spill) and t.in_bits > 0, last or t.spill)
 
@@ -154,10 +154,11 @@ def streamed_weights(t: Traffic, wbuf, hw) -> tuple[int, bool]:
     return w_bytes, t.weight_dram_bits == t.weight_bits and w_bytes <= cap(wbuf, hw)
 
 
-def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult, lanes: int) -> LayerSchedule:
+def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult, lanes: int,
+                    bufs=None) -> LayerSchedule:
     """Activation / pooling / flatten: one tile on the activation unit (a relu right after a
     weighted layer runs in that layer's output pipeline: no cycles)."""
-    _, ibuf, obuf = buffers_of(hw)
+    _, ibuf, obuf = bufs or buffers_of(hw)
     t = io.traffic
     ops = lw.in_act_count if layer.kind != "flatten" else 0
     cycles = 0 if (fused or layer.kind == "flatten") else -(-ops // lanes)

@@ -22,7 +22,7 @@ def map_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO, fuse
     kind = get(hw)
     floor = kind.floor(layer, lw, hw, io.traffic, fused)
     if not layer.is_weighted:
-        return map_elementwise(layer, lw, hw, io, fused, floor, kind.activation_lanes(hw))
+        return map_elementwise(layer, lw, hw, io, fused, floor, kind.activation_lanes(hw), kind.buffers(hw))
     return kind.map_weighted(layer, lw, hw, io, floor)
 
 
@@ -33,4 +33,4 @@ def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last:
     kind = get(hw)
     if storage_bits is None:
         storage_bits = kind.weight_storage_bits(layer, hw)
-    return _layer_io(layer, lw, hw, first, last, resident, storage_bits, kind.bits(hw)[1])
+    return _layer_io(layer, lw, hw, first, last, resident, storage_bits, kind.bits(hw)[1], kind.buffers(hw)[1])

@@ -109,13 +109,14 @@ def memory_cycles(hw: HardwareConfig, t: Traffic) -> int:
     return math.ceil(t.dram_read_bytes / bpc + t.dram_write_bytes / bpc)
 
 
-def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic) -> None:
+def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic, bufs=None) -> None:
     """Count DRAM and SRAM bits moved by one layer (each datum written into its buffer once and
-    read from it once at first fidelity)."""
+    read from it once at first fidelity). bufs: the (weights, inputs, outputs) buffers, by
+    default the first holding each."""
     mem = hw.memory
     lr.add("dram", "read_bits", 8 * t.dram_read_bytes)
     lr.add("dram", "write_bits", 8 * t.dram_write_bytes)
-    wbuf, ibuf, obuf = mem.buffer_for("weights"), mem.buffer_for("inputs"), mem.buffer_for("outputs")
+    wbuf, ibuf, obuf = bufs or (mem.buffer_for("weights"), mem.buffer_for("inputs"), mem.buffer_for("outputs"))
     if t.weight_bits:
         lr.add(wbuf.name, "write_bits", t.weight_dram_bits)  # what streamed in during this run
         lr.add(wbuf.name, "read_bits", t.weight_bits)
@@ -126,7 +127,7 @@ def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic) -> None:
 
 
 def elementwise_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool, lanes: int,
-                      peak: int = 1, mem_cycles: int | None = None) -> LayerResult:
+                      peak: int = 1, mem_cycles: int | None = None, bufs=None) -> LayerResult:
     """Activation / pooling / flatten on the electronic activation unit of ``lanes`` elements per
     cycle (a relu fused into the previous weighted layer's output pipeline takes no cycles)."""
     m = memory_cycles(hw, t) if mem_cycles is None else mem_cycles
@@ -135,12 +136,12 @@ def elementwise_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffi
     lr = LayerResult(layer.name, layer.kind, cycles=max(compute, m), bound_cycles=max(compute, m),
                      compute_cycles=compute, memory_cycles=m, peak_macs_per_cycle=peak)
     lr.add("activation_unit", "op", ops)
-    charge_memory(lr, hw, t)
+    charge_memory(lr, hw, t, bufs)
     return lr
 
 
 def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool, lanes: int,
-                     actual_cycles: int | None = None, work: int | None = None) -> LayerResult:
+                     actual_cycles: int | None = None, work: int | None = None, bufs=None) -> LayerResult:
     """First-fidelity cost of a layer on an electronic PE array: the bound, plus the real load
     imbalance ``actual_cycles`` (slowest PE) when the kind knows it. work: MAC slots spent
     (default ``performed_macs``)."""
@@ -148,7 +149,7 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
     peak = pe.count * pe.macs_per_pe_per_cycle
     m = memory_cycles(hw, t)
     if not layer.is_weighted:
-        return elementwise_layer(layer, lw, hw, t, fused, lanes, peak, m)
+        return elementwise_layer(layer, lw, hw, t, fused, lanes, peak, m, bufs)
     work = performed_macs(lw, hw) if work is None else work
     compute = ceil_div(work, peak)
     actual = compute if actual_cycles is None else actual_cycles

@@ -17,6 +17,7 @@ from ...hardware.spec import HardwareConfig
 from .base import COMMON_DEVICES, Dataflow
 from .eie import EIE
 from .photonic import Photonic
+from .row_stationary import RowStationary
 from .sparse_systolic import SparseSystolic
 from .systolic import Systolic
 
@@ -85,7 +86,7 @@ def bits_of(hw: HardwareConfig) -> tuple[int, int]:
 
 
 # Registration order is report order of the kinds' device groups.
-for _kind in (Photonic(), Systolic(), EIE(), SparseSystolic()):
+for _kind in (Photonic(), Systolic(), EIE(), RowStationary(), SparseSystolic()):
     register(_kind)
 
 __all__ = ["Dataflow", "action_energies", "bits_of", "device_classes", "get", "kind_sections", "kinds", "register"]

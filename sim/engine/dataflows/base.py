@@ -54,21 +54,23 @@ class Dataflow:
         every buffer holds only data kinds this kind keeps on chip, and at most
         ``buffers_per_data`` buffers hold each one (a second one would be ignored)."""
         buffers = data["memory"]["buffers"]
+        what = self.describe(data)
         holders: dict[str, list[str]] = {}
         for name, b in buffers.items():
             held = [b["holds"]] if isinstance(b["holds"], str) else b["holds"]
             for h in held:
                 if h not in self.buffer_data:
-                    problems.append(f"memory.buffers.{name}.holds: a {self.describe()} design keeps no {h} in "
+                    problems.append(f"memory.buffers.{name}.holds: a {what} design keeps no {h} in "
                                     f"a buffer (it keeps {', '.join(self.buffer_data)}); remove {h!r}")
                 holders.setdefault(h, []).append(name)
         for h, names in holders.items():
             if len(names) > self.buffers_per_data:
-                problems.append(f"memory.buffers: {', '.join(names)} all hold {h}; a {self.describe()} design "
+                problems.append(f"memory.buffers: {', '.join(names)} all hold {h}; a {what} design "
                                 f"uses {self.buffers_per_data} buffer for {h}, so the others would be ignored")
 
-    def describe(self) -> str:
-        return f"dataflow {self.key!r}" if self.design_kind == "electronic" else f"{self.key}"
+    def describe(self, data: dict) -> str:
+        """How error messages name the design: its dataflow as the config gives it."""
+        return f"dataflow {(data.get('pe_array') or {}).get('dataflow', self.key)!r}"
 
     # -- what the design stores and moves --------------------------------------------------
     def bits(self, hw: HardwareConfig) -> tuple[int, int]:
@@ -97,8 +99,10 @@ class Dataflow:
         0 there means the kind's rule, by default one lane per array column)."""
         return hw.pe_array.activation_lanes or hw.pe_array.cols
 
-    def weights_buffer(self, hw: HardwareConfig):
-        return hw.memory.buffer_for("weights")
+    def buffers(self, hw: HardwareConfig):
+        """The (weights, inputs, outputs) buffers DRAM traffic lands in: the first holding each."""
+        mem = hw.memory
+        return mem.buffer_for("weights"), mem.buffer_for("inputs"), mem.buffer_for("outputs")
 
     # -- cost ------------------------------------------------------------------------------
     def floor(self, layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool) -> LayerResult:

@@ -34,7 +34,7 @@ class Photonic(Dataflow):
                   "photodetector": "photodetector", "tia": "tia", "mrr": "tuning", "input_mrr": "tuning",
                   "laser": "laser"}
 
-    def describe(self):
+    def describe(self, data):
         return "photonic"
 
     def bits(self, hw):
