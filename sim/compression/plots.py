@@ -46,7 +46,7 @@ def lottery_figure(summary: pd.DataFrame, model: str = "", recipe: str = "") -> 
     style.legend_below(fig, panels[:1])
     style.title(fig, model, [], _detail(f"lottery tickets vs controls, mean ± std over "
                                         f"{int(summary['seeds'].max())} seeds", recipe))
-    return fig
+    return style.finish(fig)
 
 
 def storage_figure(stages: pd.DataFrame, model: str = "", recipe: str = "") -> Figure:
@@ -66,7 +66,7 @@ def storage_figure(stages: pd.DataFrame, model: str = "", recipe: str = "") -> F
     ax.set_xlabel("stage")
     ax.set_title("bars: compression ratio vs 32-bit dense, test accuracy", fontsize=9)
     style.title(fig, model, [], _detail("storage by stage", recipe))
-    return fig
+    return style.finish(fig)
 
 
 def plot_lottery(summary: pd.DataFrame, path: str, model: str = "", recipe: str = "") -> None:

@@ -28,6 +28,7 @@ def _design_bars(ax, designs: list[str], values: np.ndarray, column: str) -> Non
     ax.bar(x, np.where(values > 0, values, np.nan), color=[style.COLORS[i % 10] for i in range(len(designs))],
            width=0.7)
     style.set_quantity(ax, "y", column, values)
+    ax.set_xlabel("design")
     ax.grid(True, axis="y", alpha=0.3)
 
 
@@ -60,10 +61,11 @@ def comparison_figure(table: pd.DataFrame, model: str | None = None) -> Figure:
     ax = axes[0, 2]
     _grouped_bars(ax, devices, series, "energy_per_inference_pj", log=True)
     ax.set_title("energy per inference by device class")
+    ax.set_xlabel("device class")
     style.legend_below(fig, [ax])
     batch = int(table["batch"].iloc[0]) if len(table) else 0
     style.title(fig, _model(table, model), designs, f"batch {batch}")
-    return fig
+    return style.finish(fig)
 
 
 def ablation_figure(abl: pd.DataFrame, model: str | None = None) -> Figure:
@@ -82,7 +84,7 @@ def ablation_figure(abl: pd.DataFrame, model: str | None = None) -> Figure:
         ax.set_xlabel("sparsity techniques")
     style.legend_below(fig, axes)
     style.title(fig, _model(abl, model), designs, "sparsity ablation")
-    return fig
+    return style.finish(fig)
 
 
 def comparison_chart(table: pd.DataFrame, path, model: str | None = None) -> None:

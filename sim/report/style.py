@@ -10,7 +10,7 @@ builds its figures here, so they share these rules:
   kB): linear axes carry it in the label, log axes on each tick (``1 µJ``, ``10 µJ``) and say
   "log scale"; no axis shows a bare ``1e10`` offset;
 - legends sit outside the axes (``legend_below``, ``legend_right``);
-- tick labels that would overlap are rotated, then thinned (``save`` / ``fit_ticks``).
+- tick labels that would overlap are rotated, then thinned (``finish`` / ``fit_ticks``).
 """
 from __future__ import annotations
 
@@ -143,10 +143,15 @@ def _overlapping(ax, texts, renderer) -> bool:
     return bool(np.min(np.diff(xs)) * math.sin(math.radians(angle)) < line_px)
 
 
-def save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Fit the ticks, then write a PNG via a temporary name and rename (a kill never leaves half a
-    file); no version stamp in the metadata, so the same data gives the same bytes."""
+def finish(fig: Figure) -> Figure:
+    """The last step of every figure function: lay it out once and fit the tick labels."""
     fit_ticks(fig)
+    return fig
+
+
+def save(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write a PNG via a temporary name and rename (a kill never leaves half a file); no version
+    stamp in the metadata, so the same data gives the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)

@@ -50,6 +50,7 @@ def timeline_figure(df: pd.DataFrame, layer: str, cycles: int, bound_cycles: int
     end_s = max(1, cycles) * seconds
     ax.set_xlim(0, end_s)
     style.set_quantity(ax, "x", style.Quantity("time", "s"), [end_s], log=False)
+    ax.set_ylabel("component")
     ax.grid(True, axis="x", alpha=0.3)
     present = sorted({_kind(c) for c in comps})
     ax.legend([Patch(color=KINDS[i][1]) for i in present], [KINDS[i][0] for i in present],
@@ -59,20 +60,22 @@ def timeline_figure(df: pd.DataFrame, layer: str, cycles: int, bound_cycles: int
     ax.set_title(textwrap.fill(f"{cycles:,} cycles (bound {bound_cycles:,}) at {clock_ghz:g} GHz; "
                                f"stalls: {stall_text}", 110), fontsize=9)
     style.title(fig, model, [design] if design else [], f"layer {layer}")
-    return fig
+    return style.finish(fig)
 
 
-def timeline_writers(result, layer: str) -> dict:
-    """{"timeline.csv": writer(path), "timeline.png": writer(path)} for ``layer`` of a
-    ``sim.run.Result`` simulated by the event model."""
+def layer_timeline(result, layer: str) -> tuple[pd.DataFrame, Figure]:
+    """(timeline table, Gantt figure) of ``layer`` of a ``sim.run.Result`` simulated by the event model."""
     lr = find_layer(result.run, layer)
     if not lr.intervals and lr.cycles > 0:
         raise ConfigError("--timeline", f"layer {layer!r} has no recorded intervals; use --engine event")
     df = timeline_frame(lr, result.run.clock_ghz)
     model = style.model_name(result.summary["model"].iloc[0]) if "model" in result.summary else ""
+    return df, timeline_figure(df, lr.name, lr.cycles, lr.bound_cycles, result.run.clock_ghz, lr.stalls, model,
+                               result.hw.name)
 
-    def write_png(path):
-        style.save(timeline_figure(df, lr.name, lr.cycles, lr.bound_cycles, result.run.clock_ghz, lr.stalls,
-                                   model, result.hw.name), path)
 
-    return {"timeline.csv": lambda path: write_csv(df, path), "timeline.png": write_png}
+def timeline_writers(result, layer: str) -> dict:
+    """{"timeline.csv": writer(path), "timeline.png": writer(path)} for ``layer`` of a
+    ``sim.run.Result`` simulated by the event model."""
+    df, fig = layer_timeline(result, layer)
+    return {"timeline.csv": lambda path: write_csv(df, path), "timeline.png": lambda path: style.save(fig, path)}

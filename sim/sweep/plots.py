@@ -85,7 +85,7 @@ def pareto_figure(df: pd.DataFrame, objectives: dict, constraints: dict, axes: l
         ax.grid(True, alpha=0.3)
     style.legend_below(fig, panels, ncols=2 * len(pairs))
     _title(fig, ok, f"{len(ok)} finished points, {int(fits.sum())} feasible", model)
-    return fig
+    return style.finish(fig)
 
 
 def _set_axis_values(ax, x: np.ndarray, axis: str) -> None:
@@ -145,7 +145,7 @@ def axis_figure(df: pd.DataFrame, axis: str, metrics: list[str], model: str | No
         ax.set_visible(False)
     style.legend_below(fig, panels[:1, :1])
     _title(fig, ok, f"metrics against {axis}", model)
-    return fig
+    return style.finish(fig)
 
 
 def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Path, axes: list[str] = (),
