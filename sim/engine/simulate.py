@@ -91,7 +91,7 @@ def sram_bytes(counts: Counter, hw: HardwareConfig) -> int:
 
 
 def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: dict, lr: LayerResult, record,
-              prefetch_tiles: int = 2) -> None:
+              prefetch_tiles: int) -> None:
     """Run the load / compute / write-back processes of ``tiles`` to completion (module docstring).
     prefetch_tiles: tiles in flight (``memory.prefetch_tiles``; 2 = double buffering)."""
     n = len(tiles)

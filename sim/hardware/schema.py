@@ -3,6 +3,8 @@ that walks it."""
 from __future__ import annotations
 
 from ..schema import REQUIRED, Field, ListOf, MapOf, Record, build, check, flag, lookup, nonneg, pos, posint
+import dataclasses
+
 from . import spec as S
 
 __all__ = ["REQUIRED", "Field", "ListOf", "MapOf", "Record", "build", "check", "flag", "lookup", "nonneg", "pos",
@@ -11,15 +13,10 @@ __all__ = ["REQUIRED", "Field", "ListOf", "MapOf", "Record", "build", "check", "
 DATA_KINDS = ("weights", "inputs", "outputs")  # every design must hold these somewhere
 BUFFER_HOLDS = DATA_KINDS + ("pointers",)
 
-DEVICE = Record(S.DeviceSpec, {
-    "latency_ns": pos("ns"), "power_mw": nonneg("mW"), "bits": Field("int", 0, min=0, max=32),
-})
-OPTIONAL_DEVICE = Record(S.DeviceSpec, DEVICE.fields, optional=True)
-
 SCHEMA = Record(S.HardwareConfig, {
     "version": Field("choice", 1, choices=(1,)),
     "name": Field("str", REQUIRED, doc="design name used in reports"),
-    "kind": Field("choice", REQUIRED, choices=("electronic", "photonic")),
+    "kind": Field("choice", REQUIRED, choices=(), doc="filled by the registered dataflow kinds"),
     "description": Field("str", ""),
     "clock_ghz": pos("GHz"),
     "static_power_w": nonneg("W", "leakage and always-on power, charged x simulated time", 0.0),
@@ -52,7 +49,7 @@ SCHEMA = Record(S.HardwareConfig, {
         "rows": posint(), "cols": posint(default=1), "macs_per_pe_per_cycle": posint(default=1),
         "weight_bits": posint(default=8, max=32), "act_bits": posint(default=8, max=32),
         "acc_bits": posint(default=32, max=64),
-        "dataflow": Field("choice", "ws", choices=("os", "ws", "is", "eie")),
+        "dataflow": Field("choice", "ws", choices=(), doc="filled by the registered dataflow kinds"),
         "skip_zero_weights": flag(False), "skip_zero_acts": flag(False),
         "act_queue_depth": Field("int", 0, min=0), "codebook_bits": Field("int", 0, min=0, max=16),
         "index_bits": Field("int", 8, min=1, max=32, unit="bits",
@@ -65,46 +62,6 @@ SCHEMA = Record(S.HardwareConfig, {
                                       "lane per systolic column as in TPU v1's activation pipeline, one per EIE PE)"),
         "act_regfile_entries": posint(default=64, doc="activations per PE register file (EIE: 64, published.md "
                                                       "§2.1); a column block holds PEs x this many"),
-    }, optional=True),
-    "photonic": Record(S.PhotonicSpec, {
-        "conv_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),
-        "fc_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),
-        "act_dac": DEVICE, "weight_dac": DEVICE, "weight_dac_dense": DEVICE, "adc": DEVICE,
-        "vcsel": DEVICE, "photodetector": DEVICE, "tia": OPTIONAL_DEVICE,
-        "tuning": Record(S.TuningSpec, {
-            "eo_latency_ns": pos("ns"), "eo_power_uw_per_nm": nonneg("uW/nm"), "eo_shift_nm": nonneg("nm"),
-            "to_latency_ns": pos("ns"), "to_power_mw_per_fsr": nonneg("mW/FSR"),
-            "to_hold_fsr_fraction": Field("number", REQUIRED, min=0, max=1),
-        }),
-        "optics": Record(S.OpticsSpec, {
-            "propagation_db_per_cm": nonneg("dB/cm"), "waveguide_length_cm": nonneg("cm"),
-            "splitter_db": nonneg("dB"), "combiner_db": nonneg("dB"), "mr_through_db": nonneg("dB"),
-            "mr_modulation_db": nonneg("dB"), "eo_tuning_db_per_cm": nonneg("dB/cm"),
-            "to_tuning_db_per_cm": nonneg("dB/cm"), "tuning_length_cm": nonneg("cm"),
-            "pd_sensitivity_dbm": Field("number", REQUIRED, min=-60, max=10, unit="dBm"),
-            "laser_wall_plug_efficiency": Field("number", REQUIRED, min=0, max=1, exclusive_min=True),
-            "external_laser": flag(False),
-        }),
-        "sparsity": Record(S.SparsitySpec, {
-            "fc_compression": flag(True), "conv_compression": flag(True),
-            "vcsel_power_gating": flag(True), "weight_clustering": flag(True),
-        }, optional=True, fill=True),
-        "broadband_mr_per_unit": Field("int", 1, min=0),
-        "input_modulation": Field("choice", "vcsel", choices=("vcsel", "mrr"),
-                                  doc="vcsel: per-element VCSELs (SONIC); mrr: laser + EO input rings (CrossLight)"),
-        "adcs_per_unit": posint(default=1, doc="time-interleaved ADCs per unit output"),
-        "index_bits": Field("int", 8, min=1, max=32, unit="bits",
-                            doc="relative-index bits per stored entry when compression is on; default 8 "
-                                "(Deep Compression, published.md §3.4)"),
-        "pointer_bits": Field("int", 16, min=1, max=64, unit="bits", doc="column-pointer width; default 16 (EIE)"),
-        "activation_lanes": Field("int", 0, min=0, unit="elements/cycle",
-                                  doc="electronic activation unit width; 0 = one lane per VDU output (ASSUMPTION)"),
-        "electronic_act_bits": Field("int", 16, min=1, max=64, unit="bits",
-                                     doc="width of the electronic activation unit; default 16, SONIC's 16-bit "
-                                         "activations (published.md §1.1)"),
-        "electronic_acc_bits": Field("int", 32, min=1, max=64, unit="bits",
-                                     doc="width of the electronic partial-sum accumulators; default 32 (ASSUMPTION: "
-                                         "16-bit ADC codes summed without overflow)"),
     }, optional=True),
 }, omit=("version", "description"))
 
@@ -130,7 +87,8 @@ def register_kind(kind: str, dataflows: tuple[str, ...], sections: tuple[str, ..
                                   doc="os | ws | is systolic, eie column broadcast, or any registered kind")
     for section, record in own.items():
         SCHEMA.fields[section] = record
-        KIND_OPTION_SECTIONS[section] = record
+        if section not in {f.name for f in dataclasses.fields(SCHEMA.cls)}:
+            KIND_OPTION_SECTIONS[section] = record  # built into HardwareConfig.options
     SCHEMA = Record(SCHEMA.cls, SCHEMA.fields, omit=("version", "description") + tuple(KIND_OPTION_SECTIONS))
 
 

@@ -16,7 +16,9 @@ from collections import Counter
 
 import numpy as np
 
+from ...hardware import spec as S
 from ...hardware.photonics import laser_power_mw
+from ...hardware.schema import REQUIRED, Field, Record, flag, nonneg, pos, posint
 from ...hardware.spec import HardwareConfig
 from ..photonic import calibration, group_for, photonic_layer_work, time_based_counts
 from ..result import LayerResult
@@ -25,10 +27,60 @@ from ..traffic import Traffic, ceil_div, charge_memory, dram_bytes_per_cycle, el
 from .base import Dataflow
 
 
+# The kind's own hwconfig section (units and devices: SONIC Table 2 / CrossLight Table II, published.md §1).
+DEVICE = Record(S.DeviceSpec, {
+    "latency_ns": pos("ns"), "power_mw": nonneg("mW"), "bits": Field("int", 0, min=0, max=32),
+})
+OPTIONAL_DEVICE = Record(S.DeviceSpec, DEVICE.fields, optional=True)
+
+
+PHOTONIC = Record(S.PhotonicSpec, {
+    "conv_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),
+    "fc_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),
+    "act_dac": DEVICE, "weight_dac": DEVICE, "weight_dac_dense": DEVICE, "adc": DEVICE,
+    "vcsel": DEVICE, "photodetector": DEVICE, "tia": OPTIONAL_DEVICE,
+    "tuning": Record(S.TuningSpec, {
+        "eo_latency_ns": pos("ns"), "eo_power_uw_per_nm": nonneg("uW/nm"), "eo_shift_nm": nonneg("nm"),
+        "to_latency_ns": pos("ns"), "to_power_mw_per_fsr": nonneg("mW/FSR"),
+        "to_hold_fsr_fraction": Field("number", REQUIRED, min=0, max=1),
+    }),
+    "optics": Record(S.OpticsSpec, {
+        "propagation_db_per_cm": nonneg("dB/cm"), "waveguide_length_cm": nonneg("cm"),
+        "splitter_db": nonneg("dB"), "combiner_db": nonneg("dB"), "mr_through_db": nonneg("dB"),
+        "mr_modulation_db": nonneg("dB"), "eo_tuning_db_per_cm": nonneg("dB/cm"),
+        "to_tuning_db_per_cm": nonneg("dB/cm"), "tuning_length_cm": nonneg("cm"),
+        "pd_sensitivity_dbm": Field("number", REQUIRED, min=-60, max=10, unit="dBm"),
+        "laser_wall_plug_efficiency": Field("number", REQUIRED, min=0, max=1, exclusive_min=True),
+        "external_laser": flag(False),
+    }),
+    "sparsity": Record(S.SparsitySpec, {
+        "fc_compression": flag(True), "conv_compression": flag(True),
+        "vcsel_power_gating": flag(True), "weight_clustering": flag(True),
+    }, optional=True, fill=True),
+    "broadband_mr_per_unit": Field("int", 1, min=0),
+    "input_modulation": Field("choice", "vcsel", choices=("vcsel", "mrr"),
+                              doc="vcsel: per-element VCSELs (SONIC); mrr: laser + EO input rings (CrossLight)"),
+    "adcs_per_unit": posint(default=1, doc="time-interleaved ADCs per unit output"),
+    "index_bits": Field("int", 8, min=1, max=32, unit="bits",
+                        doc="relative-index bits per stored entry when compression is on; default 8 "
+                            "(Deep Compression, published.md §3.4)"),
+    "pointer_bits": Field("int", 16, min=1, max=64, unit="bits", doc="column-pointer width; default 16 (EIE)"),
+    "activation_lanes": Field("int", 0, min=0, unit="elements/cycle",
+                              doc="electronic activation unit width; 0 = one lane per VDU output (ASSUMPTION)"),
+    "electronic_act_bits": Field("int", 16, min=1, max=64, unit="bits",
+                                 doc="width of the electronic activation unit; default 16, SONIC's 16-bit "
+                                     "activations (published.md §1.1)"),
+    "electronic_acc_bits": Field("int", 32, min=1, max=64, unit="bits",
+                                 doc="width of the electronic partial-sum accumulators; default 32 (ASSUMPTION: "
+                                     "16-bit ADC codes summed without overflow)"),
+}, optional=True)
+
+
 class Photonic(Dataflow):
     key = "photonic"
     design_kind = "photonic"
     sections = ("photonic",)
+    schema_sections = {"photonic": PHOTONIC}
     device_classes = ("dac", "adc", "vcsel", "photodetector", "tia", "tuning", "laser")
     device_map = {"act_dac": "dac", "weight_dac": "dac", "adc": "adc", "vcsel": "vcsel",
                   "photodetector": "photodetector", "tia": "tia", "mrr": "tuning", "input_mrr": "tuning",
