@@ -412,3 +412,12 @@ def test_timeline_figure(event_run, design, layer):
 
 def test_engine_timeline_does_not_import_report():
     assert not [m for m in _imports(ROOT / "sim" / "engine" / "timeline.py") if "report" in m]
+
+
+@pytest.mark.parametrize("design", ["sonic", "eie"])
+def test_run_figure(event_run, design):
+    from sim.report.run_figure import run_figure
+    fig = run_figure(event_run[design])
+    check_readable(fig)
+    assert _suptitle(fig) == f"tiny on {design}: batch 1"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == list(event_run[design].layers["layer"])
