@@ -24,8 +24,6 @@ from .compression.recipe import Recipe, load_recipe
 from .paths import resolve_path
 from .report.compare import ABLATION_COLUMNS, COMPARISON_COLUMNS, SWITCHES, ablation_variants, comparison_row
 from .report.html import html_table
-from .report.style import model_name
-from .report.plots import ablation_chart, ablation_figure, comparison_chart, comparison_figure
 from .report.write import write_report_dir
 from .run import ENGINES, EXECUTORS, Execution, as_hardware, check_choice, cost, prepare
 
@@ -63,6 +61,7 @@ class Comparison:
 
     @property
     def _title(self) -> str:
+        from .report.style import model_name
         return model_name(self.model, self.execution.net.source)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -73,6 +72,8 @@ class Comparison:
 
     def figures(self) -> dict:
         """{PNG file name: matplotlib Figure}, as ``write`` saves them."""
+        from .report.plots import ablation_figure, comparison_figure  # matplotlib only when plotting
+
         figs = {"comparison.png": comparison_figure(self.table, self._title)}
         if self.ablation is not None and len(self.ablation):
             figs["ablation.png"] = ablation_figure(self.ablation, self._title)
@@ -84,6 +85,8 @@ class Comparison:
 
     def write(self, folder: str | os.PathLike) -> Path:
         """Write comparison.csv and comparison.png (+ ablation.csv/.png) into ``folder``, all or nothing."""
+        from .report.plots import ablation_chart, comparison_chart
+
         charts = {"comparison.png": lambda path: comparison_chart(self.table, path, self._title)}
         if self.ablation is not None and len(self.ablation):
             charts["ablation.png"] = lambda path: ablation_chart(self.ablation, path, self._title)

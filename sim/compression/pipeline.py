@@ -28,7 +28,6 @@ from ..workload.load import load_network, save_network
 from ..workload.network import Network
 from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
-from .plots import lottery_figure, plot_lottery, plot_storage, storage_figure
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
 from .recipe import Prune, Quantize, Recipe, Structured
@@ -79,12 +78,16 @@ class Compressed:
 
     def figures(self) -> dict:
         """{PNG file name: matplotlib Figure}, as ``write`` saves them."""
+        from .plots import lottery_figure, storage_figure  # matplotlib only when plotting
+
         model, recipe = Path(self.recipe.model_path).stem, self.recipe.name
         if self.recipe.kind == "lottery_ticket":
             return {"lth.png": lottery_figure(self.lth_summary, model, recipe)}
         return {"storage.png": storage_figure(self.stages, model, recipe)}
 
     def _write_figures(self, out_dir: str) -> list[str]:
+        from .plots import plot_lottery, plot_storage
+
         model, recipe = Path(self.recipe.model_path).stem, self.recipe.name
         if self.recipe.kind == "lottery_ticket":
             path = os.path.join(out_dir, "lth.png")

@@ -21,11 +21,9 @@ import pandas as pd
 from ..errors import ConfigError
 from ..paths import resolve_path
 from ..report.html import html_table
-from ..report.style import model_name
 from .execute import STATUS_ERROR, columns
 from .expand import expand
 from .pareto import feasible, pareto_front
-from .plots import plot_sweep, sweep_figures
 from .runner import _Dask, backend_for, default_workers, evaluate, progress_bar
 from .spec import SweepSpec, load_spec
 from .store import SWEEP_CSV, MemoryStore, SweepStore, write_atomic
@@ -71,10 +69,12 @@ class SweepResult:
 
     @property
     def _model(self) -> str:
+        from ..report.style import model_name
         return model_name(Path(self.spec.model_file).stem)
 
     def figures(self) -> dict:
         """{PNG file name: matplotlib Figure}: pareto.png and one vs_<axis>.png per axis."""
+        from .plots import sweep_figures  # matplotlib only when plotting
         return sweep_figures(self.points, self.spec.axes, self.spec.objectives, self.spec.constraints, self._model)
 
     def plot(self, name: str = "pareto.png"):
@@ -91,6 +91,7 @@ class SweepResult:
         write_atomic(out / "pareto.csv", front.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode())
         files = [out / SWEEP_CSV, out / "pareto.csv"]
         if plots:
+            from .plots import plot_sweep
             files += plot_sweep(df, self.spec.axes, self.spec.objectives, self.spec.constraints, out, self._model)
         return files
 
