@@ -344,6 +344,19 @@ def test_numeric_sweep_axes(compression_sweep):
         assert ticks == set(df[axis].astype(float))  # a tick at each swept value
 
 
+def test_numeric_sweep_axis_draws_one_median_per_design(compression_sweep):
+    from sim.sweep.plots import axis_figure, sweep_figures
+    df, spec = compression_sweep
+    fig = axis_figure(df, "compression.prune.density", ["energy_per_inference_pj", "accuracy"], group="hardware")
+    check_readable(fig)
+    assert all(len(ax.lines) == 2 for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["point, sonic", "median, sonic", "point, eie",
+                                                                  "median, eie"]
+    figs = sweep_figures(df.iloc[::6], spec.axes, spec.objectives, spec.constraints, "lenet300")
+    assert len(figs["vs_compression.quantize.bits.png"].axes[0].lines) == 2  # grouped by the design axis
+    assert figs["pareto.png"]._suptitle.get_text().startswith("lenet300 on sonic, eie")
+
+
 def test_wide_numeric_sweep_axis_is_log_and_says_so():
     from sim.sweep.plots import axis_figure
     df = pd.read_csv(EXAMPLES / "sweeps" / "systolic_buffers" / "sweep.csv")

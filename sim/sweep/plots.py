@@ -73,7 +73,7 @@ def pareto_figure(df: pd.DataFrame, objectives: dict, constraints: dict, axes: l
                        label="feasible" if value is None else f"feasible, {style.short_label(value)}")
         fx, fy = xs(front), _numbers(front, yname)
         order = np.argsort(fx, kind="stable")
-        ax.plot(fx[order], fy[order], "-o", c="tab:red", ms=5, lw=1.2, label=f"Pareto front ({len(front)} points)")
+        ax.plot(fx[order], fy[order], "-o", c="tab:red", ms=5, lw=1.2, label=f"Pareto front ({len(front)} point{'' if len(front) == 1 else 's'})")
         if xname is None:
             ax.set_xlabel("point")
             ax.set_title(f"{objectives[yname]} {style.quantity(yname).label}", fontsize=10)
@@ -111,10 +111,13 @@ def _spread(codes: np.ndarray, y: np.ndarray, width: float = 0.5) -> np.ndarray:
     return out
 
 
-def axis_figure(df: pd.DataFrame, axis: str, metrics: list[str], model: str | None = None) -> Figure:
+def axis_figure(df: pd.DataFrame, axis: str, metrics: list[str], model: str | None = None,
+                group: str | None = None) -> Figure:
     """One panel per metric against ``axis``: every finished point and the median per axis value.
-    A numeric axis joins the medians with a line; a categorical one (design files) draws each
-    value as a category with its points spread across it and the median as a bar, no line."""
+    A numeric axis joins the medians with a line, one line per value of the categorical axis
+    ``group`` if given (two designs' medians pooled would describe neither); a categorical axis
+    (design files) draws each value as a category with its points spread across it and the
+    median as a bar, no line."""
     ok = df[df["status"] == STATUS_OK]
     numeric = pd.to_numeric(ok[axis], errors="coerce")
     categorical = numeric.isna().any()
@@ -135,15 +138,21 @@ def axis_figure(df: pd.DataFrame, axis: str, metrics: list[str], model: str | No
             ax.scatter(pos, med.to_numpy(), marker="_", s=900, linewidths=2, c="tab:red", zorder=3, label="median")
             ax.set_xlabel(axis)
         else:
-            ax.scatter(x, y, s=10, alpha=0.5, c="tab:blue", label="point")
-            med = pd.Series(y).groupby(x).median()
-            ax.plot(med.index.to_numpy(), med.to_numpy(), "-", c="tab:red", lw=1.2, label="median")
+            parts = [(None, np.ones(len(ok), bool))] if group is None else \
+                [(v, (ok[group] == v).to_numpy()) for v in ok[group].unique()]
+            for i, (value, mask) in enumerate(parts):
+                name = "" if value is None else f", {style.short_label(value)}"
+                dots, line = ("tab:blue", "tab:red") if value is None else (style.COLORS[i % 10],) * 2
+                ax.scatter(x[mask], y[mask], s=10, alpha=0.5, c=dots, marker=style.MARKERS[i % 10],
+                           label=f"point{name}")
+                med = pd.Series(y[mask]).groupby(x[mask]).median()
+                ax.plot(med.index.to_numpy(), med.to_numpy(), "-", c=line, lw=1.2, label=f"median{name}")
             _set_axis_values(ax, x, axis)
         style.set_quantity(ax, "y", metric, y)
         ax.grid(True, alpha=0.3)
     for ax in list(panels.flat)[len(metrics):]:
         ax.set_visible(False)
-    style.legend_below(fig, panels[:1, :1])
+    style.legend_below(fig, panels[:1, :1], ncols=4)
     _title(fig, ok, f"metrics against {axis}", model)
     return style.finish(fig)
 
@@ -154,9 +163,10 @@ def plot_pareto(df: pd.DataFrame, objectives: dict, constraints: dict, path: Pat
     return style.save(pareto_figure(df, objectives, constraints, axes, model), path)
 
 
-def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path, model: str | None = None) -> Path:
+def plot_axis(df: pd.DataFrame, axis: str, metrics: list[str], path: Path, model: str | None = None,
+              group: str | None = None) -> Path:
     """Write ``axis_figure`` as a PNG."""
-    return style.save(axis_figure(df, axis, metrics, model), path)
+    return style.save(axis_figure(df, axis, metrics, model, group), path)
 
 
 def axis_file_name(axis: str) -> str:
@@ -173,7 +183,8 @@ def sweep_figures(df: pd.DataFrame, axes: list[str], objectives: dict, constrain
     metrics = metrics_of(df, objectives, constraints)
     for axis in axes:
         if metrics and ok[axis].notna().any():
-            figs[axis_file_name(axis)] = axis_figure(df, axis, metrics, model)
+            group = group_axis(ok, [a for a in axes if a != axis])
+            figs[axis_file_name(axis)] = axis_figure(df, axis, metrics, model, group)
     return figs
 
 
