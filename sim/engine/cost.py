@@ -127,7 +127,7 @@ def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
         return lw.effectual_macs
     if pe.skip_zero_weights:
         return lw.effectual_macs + lw.skipped_zero_act
-    return lw.macs
+    return lw.macs - lw.padding_macs  # a dense array does not spend cycles on padding taps
 
 
 def eie_pe_loads(lw: LayerWork, n_pes: int) -> np.ndarray:
@@ -187,8 +187,8 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
         if pe.codebook_bits:
             lr.add("codebook", "lookup", work)
     else:
-        ops = lw.in_act_count if layer.kind != "flatten" else 0
-        compute = 0 if (fused or layer.kind == "flatten") else ceil_div(ops, activation_lanes(hw))
+        ops = lw.in_act_count if layer.map_kind != "flatten" else 0
+        compute = 0 if (fused or layer.map_kind == "flatten") else ceil_div(ops, activation_lanes(hw))
         lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles),
                          bound_cycles=max(compute, memory_cycles), compute_cycles=compute,
                          memory_cycles=memory_cycles, peak_macs_per_cycle=peak)
@@ -202,8 +202,8 @@ def photonic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, 
     event model uses) plus DRAM at full bandwidth; compute and memory overlap."""
     memory_cycles = math.ceil((t.dram_read_bytes + t.dram_write_bytes) / dram_bytes_per_cycle(hw))
     if not layer.is_weighted:
-        ops = lw.in_act_count if layer.kind != "flatten" else 0
-        compute = 0 if (fused or layer.kind == "flatten") else ceil_div(ops, activation_lanes(hw))
+        ops = lw.in_act_count if layer.map_kind != "flatten" else 0
+        compute = 0 if (fused or layer.map_kind == "flatten") else ceil_div(ops, activation_lanes(hw))
         lr = LayerResult(layer.name, layer.kind, cycles=max(compute, memory_cycles),
                          bound_cycles=max(compute, memory_cycles), compute_cycles=compute, memory_cycles=memory_cycles)
         lr.add("activation_unit", "op", ops)
@@ -246,8 +246,8 @@ def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     fused = fused_flags(net)
     n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
-        first = i == 0 or net.independent
-        last = i == n - 1 or net.independent
+        first = net.reads_input(i)
+        last = net.is_output(i)
         t = layer_traffic(layer, lw, hw, first, last, resident[i], storage[i])
         fn = photonic_layer if hw.kind == "photonic" else electronic_layer
         results.append(fn(layer, lw, hw, t, fused[i]))

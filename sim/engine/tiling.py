@@ -191,8 +191,8 @@ def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult)
     weighted layer runs in that layer's output pipeline: no cycles)."""
     _, ibuf, obuf = _buffers(hw)
     t = io.traffic
-    ops = lw.in_act_count if layer.kind != "flatten" else 0
-    cycles = 0 if (fused or layer.kind == "flatten") else -(-ops // activation_lanes(hw))
+    ops = lw.in_act_count if layer.map_kind != "flatten" else 0
+    cycles = 0 if (fused or layer.map_kind == "flatten") else -(-ops // activation_lanes(hw))
     counts = Counter()
     counts[("activation_unit", "op")] += ops
     counts[(ibuf.name, "read_bits")] += t.in_bits
@@ -205,7 +205,7 @@ def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult)
 
 def gemm_shape(layer: Layer, batch: int) -> tuple[int, int, int, int]:
     """(groups, Npix, K, M) of the layer's GEMM per group (SCALE-Sim's view of a convolution)."""
-    if layer.kind == "fc":
+    if layer.map_kind == "fc":
         out_f = layer.weight.shape[0]
         return 1, batch, int(layer.weight.size // out_f), out_f
     oc, icg, kh, kw = layer.weight.shape
@@ -331,7 +331,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> L
         nnz = np.full(b, lw.in_act_nnz // max(b, 1), dtype=np.int64)
     total_nnz = max(1, int(nnz.sum()))
     out_per_sample = split(out_total, np.ones(b))
-    if layer.kind != "fc":
+    if layer.map_kind != "fc":
         return _map_eie_conv(layer, lw, hw, io, floor, real, nnz, out_per_sample)
     weight = layer.weight.reshape(layer.weight.shape[0], -1)
     in_f = weight.shape[1]
@@ -438,11 +438,11 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     passes = max(1, int(pw.passes))
     w_total, stay = streamed_weights(t, wbuf, hw)
     in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
-    pieces = fc_stream_pieces(w_total, hw) if layer.kind == "fc" else 1
+    pieces = fc_stream_pieces(w_total, hw) if layer.map_kind == "fc" else 1
     n = passes * pieces
     compute = split(pw.compute_cycles, np.ones(n))
     reprogram = split(pw.reprogram_cycles, np.ones(n))
-    if layer.kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
+    if layer.map_kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
         w_tile = np.concatenate([split(w_total if (p == 0 or not stay) else 0, np.ones(pieces))
                                  for p in range(passes)])
         in_pass = split(in_total, np.ones(passes))  # a sample's activations arrive with its first piece
@@ -465,6 +465,6 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     counts[(ibuf.name, "read_bits")] += pw.act_read_bits
     counts[(wbuf.name, "read_bits")] += pw.weight_read_bits
     counts[(obuf.name, "write_bits")] += t.out_bits
-    group = "fc" if layer.kind == "fc" else "conv"
+    group = "fc" if layer.map_kind == "fc" else "conv"
     note = f"photonic {group} VDUs: {passes} pass(es) x {pieces} tile(s), op {pw.op_cycles} cycles"
     return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, counts=+counts, mapping=note)
