@@ -381,7 +381,7 @@ def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: l
             consts[key] = value
         else:
             attrs[key] = spec[key]
-    missing = [k for k, v in OPS[kind].attrs.items() if v is None and k not in spec and k != "axis"]
+    missing = [k for k, v in OPS[kind].attrs.items() if v is None and k not in spec and k not in ("axis", "axes", "steps")]
     if kind in ("quantize", "dequantize") and "scale" not in consts and not deferred:
         missing.append("scale")
     if kind == "gather" and "indices" not in consts and "vocab" not in attrs:
@@ -549,8 +549,9 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
             if layer.kind == "conv2d":
                 spec["dilation"] = list(layer.dilations_hw)
             else:
-                spec.update(ceil_mode=bool(layer.attrs.get("ceil_mode")),
-                            count_include_pad=bool(layer.attrs.get("count_include_pad")))
+                spec["ceil_mode"] = bool(layer.attrs.get("ceil_mode"))
+                if layer.kind == "avgpool":
+                    spec["count_include_pad"] = bool(layer.attrs.get("count_include_pad"))
         elif layer.kind not in KIND_KEYS or layer.kind in ("lstm", "gru") or not KIND_KEYS[layer.kind] <= {
                 "kernel_size", "stride", "padding", "out_features", "bias", "in_features", "out_channels", "groups",
                 "dilation", "ceil_mode", "count_include_pad", "per_token", "sparsity"}:
