@@ -99,6 +99,9 @@ def synthetic_inputs(net: Network, batch: int, seed: int):
             row[rng.permutation(flat.shape[1])[keep:]] = 0.0
         return x
 
+    vocab = int(net.meta.get("vocab", 0) or 0)
+    if vocab and not net.independent:  # the input is token ids of an embedding table
+        return rng.integers(0, vocab, (batch,) + tuple(net.input_shape)).astype(np.float32)
     if net.independent:
         return [draw(lay.in_shape, lay.act_density if lay.act_density is not None else net.input_density)
                 for lay in net.layers]

@@ -40,10 +40,9 @@ def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     _, abits = kind.bits(hw)
     results = []
     fused = fused_flags(net)
-    n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
-        first = i == 0 or net.independent
-        last = i == n - 1 or net.independent
+        first = net.reads_input(i)
+        last = net.is_output(i)
         t = layer_traffic(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
         results.append(kind.floor(layer, lw, hw, t, fused[i]))
     add_time_based(results, hw)

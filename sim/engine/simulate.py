@@ -46,11 +46,10 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     resident = weights_on_chip(net, hw, storage)
     _, abits = kind.bits(hw)
     fused = fused_flags(net)
-    n = len(net.layers)
     results = []
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
-        first = i == 0 or net.independent
-        last = i == n - 1 or net.independent
+        first = net.reads_input(i)
+        last = net.is_output(i)
         io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
         sched = map_layer(layer, lw, hw, io, fused[i])
         lr = simulate_layer(sched, hw)

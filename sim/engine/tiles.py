@@ -160,8 +160,8 @@ def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult,
     weighted layer runs in that layer's output pipeline: no cycles)."""
     _, ibuf, obuf = bufs or buffers_of(hw)
     t = io.traffic
-    ops = lw.in_act_count if layer.kind != "flatten" else 0
-    cycles = 0 if (fused or layer.kind == "flatten") else -(-ops // lanes)
+    ops = lw.in_act_count if layer.map_kind != "flatten" else 0
+    cycles = 0 if (fused or layer.map_kind == "flatten") else -(-ops // lanes)
     counts = Counter()
     counts[("activation_unit", "op")] += ops
     counts[(ibuf.name, "read_bits")] += t.in_bits
@@ -174,7 +174,7 @@ def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult,
 
 def gemm_shape(layer: Layer, batch: int) -> tuple[int, int, int, int]:
     """(groups, Npix, K, M) of the layer's GEMM per group (SCALE-Sim's view of a convolution)."""
-    if layer.kind == "fc":
+    if layer.map_kind == "fc":
         out_f = layer.weight.shape[0]
         return 1, batch, int(layer.weight.size // out_f), out_f
     oc, icg, kh, kw = layer.weight.shape

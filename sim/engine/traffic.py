@@ -101,7 +101,7 @@ def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
         return lw.effectual_macs
     if pe.skip_zero_weights:
         return lw.effectual_macs + lw.skipped_zero_act
-    return lw.macs
+    return lw.macs - lw.padding_macs  # a dense array spends no cycles on padding taps
 
 
 def memory_cycles(hw: HardwareConfig, t: Traffic) -> int:
@@ -131,8 +131,8 @@ def elementwise_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffi
     """Activation / pooling / flatten on the electronic activation unit of ``lanes`` elements per
     cycle (a relu fused into the previous weighted layer's output pipeline takes no cycles)."""
     m = memory_cycles(hw, t) if mem_cycles is None else mem_cycles
-    ops = lw.in_act_count if layer.kind != "flatten" else 0
-    compute = 0 if (fused or layer.kind == "flatten") else ceil_div(ops, lanes)
+    ops = lw.in_act_count if layer.map_kind != "flatten" else 0
+    compute = 0 if (fused or layer.map_kind == "flatten") else ceil_div(ops, lanes)
     lr = LayerResult(layer.name, layer.kind, cycles=max(compute, m), bound_cycles=max(compute, m),
                      compute_cycles=compute, memory_cycles=m, peak_macs_per_cycle=peak)
     lr.add("activation_unit", "op", ops)

@@ -105,12 +105,13 @@ def _with_source(hw: HardwareConfig, file: str) -> HardwareConfig:
 
 
 def load_hardware(path: str | os.PathLike, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> HardwareConfig:
-    """Load and validate a hardware YAML.
+    """Load and validate a hardware YAML (or a SCALE-Sim .cfg, converted by ``scalesim_cfg``).
 
     overrides: ``{"pe_array.rows": 32}`` or ``["pe_array.rows=32"]``, applied before validation.
     """
     path = str(path)
-    data = read_hardware_dict(path)
+    from .scalesim_cfg import is_scalesim_cfg, scalesim_hardware_dict
+    data = scalesim_hardware_dict(path) if is_scalesim_cfg(path) else read_hardware_dict(path)  # SCALE-Sim .cfg too
     if overrides:
         if not isinstance(overrides, Mapping):
             overrides = parse_assignments(overrides, file=path)

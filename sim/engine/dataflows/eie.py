@@ -95,7 +95,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits
         nnz = np.full(b, lw.in_act_nnz // max(b, 1), dtype=np.int64)
     total_nnz = max(1, int(nnz.sum()))
     out_per_sample = split(out_total, np.ones(b))
-    if layer.kind != "fc":
+    if layer.map_kind != "fc":
         return _map_eie_conv(layer, lw, hw, io, floor, real, nnz, out_per_sample, bits)
     weight = layer.weight.reshape(layer.weight.shape[0], -1)
     in_f = weight.shape[1]

@@ -197,11 +197,11 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     passes = max(1, int(pw.passes))
     w_total, stay = streamed_weights(t, wbuf, hw)
     in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
-    pieces = fc_stream_pieces(w_total, hw) if layer.kind == "fc" else 1
+    pieces = fc_stream_pieces(w_total, hw) if layer.map_kind == "fc" else 1
     n = passes * pieces
     compute = split(pw.compute_cycles, np.ones(n))
     reprogram = split(pw.reprogram_cycles, np.ones(n))
-    if layer.kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
+    if layer.map_kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
         w_tile = np.concatenate([split(w_total if (p == 0 or not stay) else 0, np.ones(pieces))
                                  for p in range(passes)])
         in_pass = split(in_total, np.ones(passes))  # a sample's activations arrive with its first piece
@@ -224,6 +224,6 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     counts[(ibuf.name, "read_bits")] += pw.act_read_bits
     counts[(wbuf.name, "read_bits")] += pw.weight_read_bits
     counts[(obuf.name, "write_bits")] += t.out_bits
-    group = "fc" if layer.kind == "fc" else "conv"
+    group = "fc" if layer.map_kind == "fc" else "conv"
     note = f"photonic {group} VDUs: {passes} pass(es) x {pieces} tile(s), op {pw.op_cycles} cycles"
     return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, counts=+counts, mapping=note)

@@ -97,9 +97,10 @@ class RowStationary(Dataflow):
         pe = hw.pe_array
         peak = pe.count * pe.macs_per_pe_per_cycle
         m = memory_cycles(hw, t)
-        compute = ceil_div(lw.macs, peak)
+        real = lw.macs - lw.padding_macs  # padding taps are not computed
+        compute = ceil_div(real, peak)
         lr = LayerResult(layer.name, layer.kind, cycles=max(work.cycles, m), bound_cycles=max(compute, m),
-                         compute_cycles=compute, memory_cycles=m, macs_performed=lw.macs, peak_macs_per_cycle=peak,
+                         compute_cycles=compute, memory_cycles=m, macs_performed=real, peak_macs_per_cycle=peak,
                          mapping=work.note)
         lr.stalls["load_imbalance"] = max(0, work.cycles - compute) if work.cycles > m else 0
         lr.stalls["dram_bandwidth"] = max(0, m - work.cycles)
@@ -168,7 +169,7 @@ class RSWork:
 
 def rs_shape(layer, batch: int) -> dict:
     """The layer as Eyeriss's shape parameters (N, G, M, C, R, S, E, F, U, H, W)."""
-    if layer.kind == "fc":
+    if layer.map_kind == "fc":
         out_f = layer.weight.shape[0]
         return dict(N=batch, G=1, M=out_f, C=int(layer.weight.size // out_f), R=1, S=1, E=1, F=1, U=1, H=1, W=1)
     oc, icg, r, s = layer.weight.shape
@@ -202,7 +203,7 @@ def rs_work(layer, lw, hw: HardwareConfig, kind: RowStationary) -> RSWork:
     jobs = N * G * M * C * strips * folds
     rounds = ceil_div(jobs, par)
     cycles = rounds * ceil_div(S * F, pe.macs_per_pe_per_cycle)
-    macs = lw.macs
+    macs = lw.macs - lw.padding_macs  # padding taps are not computed
     active = macs - lw.skipped_zero_act if spec.data_gating else macs
     w_in = (F - 1) * U + S
     ifmap_fills = N * G * C * ceil_div(M, p) * R * E * w_in  # elements into ifmap scratchpads
