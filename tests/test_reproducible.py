@@ -115,3 +115,15 @@ def test_committed_models_reproduce(tmp_path):
     assert (tmp_path / "lenet300.npz").read_bytes() == (ROOT / "models" / "lenet300.npz").read_bytes()
     assert yaml.safe_load((tmp_path / "lenet300.yaml").read_text()) == yaml.safe_load(
         (ROOT / "models" / "lenet300.yaml").read_text())
+
+
+@pytest.mark.slow
+def test_committed_sonic_recipe_reproduces(tmp_path):
+    """The SONIC recipe (prune, k-means 6-bit, fine-tune; ~35 s) rebuilds models/lenet300-sonic.npz and its
+    compression tables byte for byte from the committed dense model."""
+    _sim(ROOT, ENVS[2], "compress", "models/lenet300-sonic-recipe.yaml", "--out", str(tmp_path / "out"), "-q",
+         "--model-out", str(tmp_path / "lenet300-sonic.yaml"))
+    assert (tmp_path / "lenet300-sonic.npz").read_bytes() == (ROOT / "models" / "lenet300-sonic.npz").read_bytes()
+    for name in ("compression.csv", "compression_layers.csv"):
+        committed = ROOT / "reports" / "examples" / "compression" / "lenet300-sonic" / name
+        assert (tmp_path / "out" / name).read_bytes() == committed.read_bytes(), name
