@@ -21,6 +21,7 @@ import numpy as np
 
 from .photonics import laser_power_mw
 from .spec import BufferSpec, HardwareConfig
+from .ted import hold_power_mw_per_ring
 
 # Horowitz, ISSCC 2014, 45 nm, 0.9 V (published.md §5.1). Integer adders scale linearly with width and
 # multipliers with the product of operand widths, fitted through the table's 8- and 32-bit points:
@@ -126,8 +127,9 @@ def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
         e[("mrr", "eo_tune")] = t.eo_power_uw_per_nm * t.eo_shift_nm * t.eo_latency_ns * 1e-3
         e[("input_mrr", "eo_tune")] = e[("mrr", "eo_tune")]  # activation-imprinting ring (mrr input mode)
         # TO: one calibration event per ring, and holding power per ring per cycle.
-        e[("mrr", "to_calibrate")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * t.to_latency_ns
-        e[("mrr", "to_hold_ring_cycles")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * cycle_ns
+        hold_mw = hold_power_mw_per_ring(t)  # independent or TED (hardware/ted.py)
+        e[("mrr", "to_calibrate")] = hold_mw * t.to_latency_ns
+        e[("mrr", "to_hold_ring_cycles")] = hold_mw * cycle_ns if t.to_hold == "continuous" else 0.0
         e[("laser", "on_cycles")] = laser_power_mw(hw) * cycle_ns
     for key, pj in hw.energy.overrides:
         comp, _, action = key.partition(".")

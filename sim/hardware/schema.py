@@ -121,6 +121,14 @@ SCHEMA = Record(S.HardwareConfig, {
             "eo_latency_ns": pos("ns"), "eo_power_uw_per_nm": nonneg("uW/nm"), "eo_shift_nm": nonneg("nm"),
             "to_latency_ns": pos("ns"), "to_power_mw_per_fsr": nonneg("mW/FSR"),
             "to_hold_fsr_fraction": Field("number", REQUIRED, min=0, max=1),
+            "mode": Field("choice", "independent", choices=("independent", "ted"),
+                          doc="TO holding: independent heaters or TED collective tuning (hardware/ted.py)"),
+            "fsr_nm": pos("nm", default=18.0), "eo_range_nm": nonneg("nm", default=0.0),
+            "rings_per_bank": posint(default=15), "ring_spacing_um": pos("um", default=5.0),
+            "crosstalk_decay_um": nonneg("um", default=0.0),
+            "to_hold": Field("choice", "continuous", choices=("continuous", "boot"),
+                             doc="continuous: TO holding power charged x time (physics); boot: TO charged once at "
+                                 "boot calibration only (the papers' accounting)"),
         }),
         "optics": Record(S.OpticsSpec, {
             "propagation_db_per_cm": nonneg("dB/cm"), "waveguide_length_cm": nonneg("cm"),
