@@ -16,7 +16,7 @@ from .errors import ConfigError, SimulationError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS = ("models/lenet300-sonic.yaml", "models/lenet300.yaml")
 # Modules that add subcommands with register(subparsers); each sets func=handler(args) -> int.
-COMMAND_MODULES = ("sim.compression.commands", "sim.sweep.commands", "sim.report.compare")
+COMMAND_MODULES = ("sim.compression.commands", "sim.sweep.commands", "sim.report.compare", "sim.sensitivity_command")
 
 
 def resolve_path(path: str) -> str:
