@@ -219,7 +219,7 @@ def _ranges(path: str, vary: dict, only_vary: bool) -> list[Assumption]:
 
 def sensitivity(hwconfig, model, vary=None, against=None, batch: int = 1, seed: int = 0,
                 execution: Execution | None = None, only_vary: bool = False,
-                switches: dict | None = None) -> SensitivityResult:
+                switches: dict | None = None, overrides: dict | None = None) -> SensitivityResult:
     """One-at-a-time sensitivity of the design at ``hwconfig`` (a path) running ``model`` (a path
     or a Network; or pass an already executed ``execution``).
 
@@ -230,6 +230,8 @@ def sensitivity(hwconfig, model, vary=None, against=None, batch: int = 1, seed: 
     only_vary: vary only the keys in ``vary``.
     switches: {key: value} tried on every design that has the key (default ``SWITCHES``: TO
         tuning charged at boot only, the papers' accounting), each as one extra row.
+    overrides: {key: value} applied to every design before anything is varied (``--set``, e.g.
+        ``{"photonic.tuning.to_hold": "boot"}`` for the whole analysis in paper mode).
     """
     hwconfig = str(hwconfig)
     designs = [hwconfig] + ([str(against)] if against else [])
@@ -237,7 +239,9 @@ def sensitivity(hwconfig, model, vary=None, against=None, batch: int = 1, seed: 
     ranges = {hwconfig: _ranges(hwconfig, vary, only_vary)}
     if against:
         ranges[str(against)] = [] if only_vary else _ranges(str(against), {}, False)
-    hws = {d: load_hardware(d) for d in designs}
+    overrides = dict(overrides or {})
+    fixed = {d: {k: v for k, v in overrides.items() if _has(d, k)} for d in designs}
+    hws = {d: load_hardware(d, fixed[d]) for d in designs}
     if execution is None:
         net = model if isinstance(model, Network) else load_network(str(model))
         execution = prepare(net, batch=batch, seed=seed)
@@ -249,16 +253,18 @@ def sensitivity(hwconfig, model, vary=None, against=None, batch: int = 1, seed: 
         for a in assumptions:
             for end, v in (("low", a.low), ("high", a.high)):
                 value = int(round(v)) if isinstance(_get(data, a.key), int) and float(v).is_integer() else v
-                rows.append(_point(design, {a.key: value}, a, end, hws, base, execution, hwconfig, other))
+                rows.append(_point(design, {a.key: value}, a, end, fixed, base, execution, hwconfig, other))
     for key, value in (SWITCHES if switches is None else switches).items():
-        applies = [d for d in designs if _has(d, key)]
+        applies = [d for d in designs if _has(d, key) and fixed[d].get(key) != value]
         if applies:
             a = Assumption(key, float("nan"), float("nan"), float("nan"), "accounting switch", "")
-            rows.append(_point("+".join(applies), {key: value}, a, "switch", hws, base, execution, hwconfig, other,
+            rows.append(_point("+".join(applies), {key: value}, a, "switch", fixed, base, execution, hwconfig, other,
                                label=value))
     res = SensitivityResult(hwconfig, execution.net.name, base[hwconfig], pd.DataFrame(rows),
                             base[other] if other else None, other)
     res.notes = _notes(res)
+    if overrides:
+        res.notes[0] += " Every design with " + ", ".join(f"{k}={v}" for k, v in overrides.items()) + "."
     return res
 
 
@@ -271,8 +277,8 @@ def _has(path, dotted) -> bool:
     return isinstance(node, dict)
 
 
-def _point(design, override, a, end, hws, base, ex, main, other, label=None):
-    """One row: ``override`` applied to ``design`` (or to each design of "a+b")."""
+def _point(design, override, a, end, fixed, base, ex, main, other, label=None):
+    """One row: ``override`` applied to ``design`` (or to each design of "a+b") on top of its fixed overrides."""
     varied = design.split("+")
     now = {}
     status = ""
@@ -281,7 +287,7 @@ def _point(design, override, a, end, hws, base, ex, main, other, label=None):
             now[d] = base[d]
             continue
         try:
-            now[d] = _metrics(cost(load_hardware(d, override), ex))
+            now[d] = _metrics(cost(load_hardware(d, {**fixed[d], **override}), ex))
         except ConfigError as exc:
             if a.source == "--vary":
                 raise
@@ -319,7 +325,7 @@ def _get(data, dotted):
 def _notes(res: SensitivityResult) -> list[str]:
     t, b = res.table, res.baseline
     notes = [f"{res.hwconfig} on {res.model}: FPS/W {b['fps_per_w']:.4g}, energy/inference "
-             f"{b['energy_per_inference_pj'] * 1e-6:.4g} uJ at the config's own values; "
+             f"{b['energy_per_inference_pj'] * 1e-6:.4g} uJ at the config's values; "
              f"{t[t['end'] != 'switch'].groupby(['design', 'key']).ngroups} assumptions varied one at a time."]
     ok = t[t["status"] == ""]
     col = "fps_per_w_ratio_change_pct" if res.against else "fps_per_w_change_pct"

@@ -15,6 +15,8 @@ def register(subparsers) -> None:
     p.add_argument("--vary", action="append", default=[], metavar="KEY=LOW:HIGH",
                    help="range of one field (repeatable); overrides the default range or adds a field")
     p.add_argument("--against", metavar="OTHER.yaml", help="second design: say which assumptions flip the comparison")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of every design first, e.g. --set photonic.tuning.to_hold=boot (paper mode)")
     p.add_argument("--out", "-o", help="report folder (default reports/sensitivity-<hw>-<model>)")
     p.add_argument("--batch", "-b", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -23,13 +25,15 @@ def register(subparsers) -> None:
 
 def cmd_sensitivity(args) -> int:
     from .cli import default_model, resolve_path
+    from .hardware.load import parse_assignments
     from .sensitivity import parse_vary, sensitivity
 
-    vary = parse_vary(args.vary)  # bad --vary fails before anything runs
+    vary = parse_vary(args.vary)  # bad --vary / --set fail before anything runs
+    overrides = parse_assignments(args.overrides)
     hw = resolve_path(args.hwconfig)
     model = resolve_path(args.model) if args.model else default_model()
     against = resolve_path(args.against) if args.against else None
-    res = sensitivity(hw, model, vary=vary, against=against, batch=args.batch, seed=args.seed)
+    res = sensitivity(hw, model, vary=vary, against=against, batch=args.batch, seed=args.seed, overrides=overrides)
     stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
     out = args.out or os.path.join("reports", f"sensitivity-{stem(hw)}-{stem(model)}")
     res.write(out)

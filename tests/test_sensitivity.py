@@ -73,6 +73,19 @@ def test_cli_writes_csv_png_and_note(tmp_path):
     assert "Against" in (out / "note.txt").read_text()
 
 
+def test_set_applies_to_every_design_first(ex):
+    res = sensitivity(SONIC, MODEL, against=CL, execution=ex, overrides={"photonic.tuning.to_hold": "boot"})
+    boot = sim.cost(sim.load_hardware(CL, {"photonic.tuning.to_hold": "boot"}), ex).summary.iloc[0]
+    assert res.against["fps_per_w"] == pytest.approx(boot.fps_per_w)
+    assert "switch" not in set(res.table["end"])  # the accounting switch is already applied
+
+
+def test_cli_bad_set_exits_2(tmp_path):
+    out = tmp_path / "sens"
+    assert main(["sensitivity", SONIC, "--model", MODEL, "--out", str(out), "--set", "photonic.tuning.to_hold=sometimes"]) == 2
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("vary", ["photonic.adc.power_mw=5:1", "photonic.adc.powr_mw=1:2", "clock_ghz=-1:2",
                                   "photonic.tuning.mode=1:2"])
 def test_cli_bad_vary_exits_2_without_output(tmp_path, capsys, vary):
