@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from sim.hardware import ted
-from sim.hardware.energy import action_energies
+from sim.engine.dataflows import action_energies
 from sim.hardware.load import load_hardware
 
 ROOT = Path(__file__).resolve().parents[1]

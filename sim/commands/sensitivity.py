@@ -24,9 +24,10 @@ def register(subparsers) -> None:
 
 
 def cmd_sensitivity(args) -> int:
-    from .cli import default_model, resolve_path
-    from .hardware.load import parse_assignments
-    from .sensitivity import parse_vary, sensitivity
+    from ..hardware.load import parse_assignments
+    from ..paths import resolve_path
+    from ..sensitivity import parse_vary, sensitivity
+    from .common import default_model
 
     vary = parse_vary(args.vary)  # bad --vary / --set fail before anything runs
     overrides = parse_assignments(args.overrides)
