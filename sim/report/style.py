@@ -136,8 +136,9 @@ def _overlapping(ax, texts, renderer) -> bool:
     without the glyphs touching)."""
     angle = texts[0].get_rotation() % 180
     if angle < 1:
+        gap_px = 0.5 * texts[0].get_fontsize() * ax.figure.dpi / 72  # half an em: words must not run together
         boxes = sorted((t.get_window_extent(renderer) for t in texts), key=lambda b: b.x0)
-        return any(a.x1 + 2 > b.x0 for a, b in zip(boxes, boxes[1:]))
+        return any(a.x1 + gap_px > b.x0 for a, b in zip(boxes, boxes[1:]))
     xs = np.sort(ax.transData.transform([(t.get_position()[0], 0) for t in texts])[:, 0])
     line_px = 1.25 * texts[0].get_fontsize() * ax.figure.dpi / 72
     return bool(np.min(np.diff(xs)) * math.sin(math.radians(angle)) < line_px)

@@ -67,7 +67,8 @@ def layer_timeline(result, layer: str) -> tuple[pd.DataFrame, Figure]:
     """(timeline table, Gantt figure) of ``layer`` of a ``sim.run.Result`` simulated by the event model."""
     lr = find_layer(result.run, layer)
     if not lr.intervals and lr.cycles > 0:
-        raise ConfigError("--timeline", f"layer {layer!r} has no recorded intervals; use --engine event")
+        raise ConfigError("timeline", f"layer {layer!r} has no recorded intervals; only the event model "
+                                      "records them (engine 'event')")
     df = timeline_frame(lr, result.run.clock_ghz)
     model = style.model_name(result.summary["model"].iloc[0]) if "model" in result.summary else ""
     return df, timeline_figure(df, lr.name, lr.cycles, lr.bound_cycles, result.run.clock_ghz, lr.stalls, model,
