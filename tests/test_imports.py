@@ -42,7 +42,7 @@ def stage(module: str) -> str:
         return "execution"
     if parts[1] in ("errors", "schema", "yamlfile", "paths"):
         return "base"
-    if parts[1] in ("run", "api"):
+    if parts[1] in ("run", "api", "sensitivity"):  # sim.sensitivity is part of the API (DESIGN.md)
         return "api"
     return parts[1]
 
