@@ -12,15 +12,15 @@ import sim
 
 ROOT = Path(__file__).resolve().parents[1]
 
-GOLDEN = {  # (model, design): (cycles, energy_pj, accuracy) for batch 2, seed 0
-    ("lenet300-sonic", "sonic"): (4512, 16580390.268043775, 0.9888579387186629),
-    ("lenet300-sonic", "crosslight"): (4577, 348113547.2978772, 0.9888579387186629),
-    ("lenet300-sonic", "eie"): (1014, 661795.432837127, 0.9888579387186629),
-    ("lenet300-sonic", "systolic"): (5011, 42735073.636964805, 0.9888579387186629),
-    ("lenet5-digits", "sonic"): (5498, 24449162.868840814, 0.9777158774373259),
-    ("lenet5-digits", "crosslight"): (2778, 211814300.51929075, 0.9777158774373259),
-    ("lenet5-digits", "eie"): (2434, 829702.0247715604, 0.9777158774373259),
-    ("lenet5-digits", "systolic"): (4830, 24981884.642127037, 0.9777158774373259),
+GOLDEN = {  # (model, design): (cycles, energy_pj, model_accuracy, accuracy on the design's numerics), batch 2, seed 0
+    ("lenet300-sonic", "sonic"): (4512, 16580390.268043775, 0.9888579387186629, 0.9916434540389972),
+    ("lenet300-sonic", "crosslight"): (4577, 348113547.2978772, 0.9888579387186629, 0.9888579387186629),
+    ("lenet300-sonic", "eie"): (1014, 661795.432837127, 0.9888579387186629, 0.9888579387186629),
+    ("lenet300-sonic", "systolic"): (5011, 42735073.636964805, 0.9888579387186629, 0.9888579387186629),
+    ("lenet5-digits", "sonic"): (5498, 24449162.868840814, 0.9777158774373259, 0.7883008356545961),
+    ("lenet5-digits", "crosslight"): (2778, 211814300.51929075, 0.9777158774373259, 0.9331476323119777),
+    ("lenet5-digits", "eie"): (2434, 829702.0247715604, 0.9777158774373259, 0.9749303621169917),
+    ("lenet5-digits", "systolic"): (4830, 24981884.642127037, 0.9777158774373259, 0.9777158774373259),
 }
 
 
@@ -33,7 +33,8 @@ def networks():
 def test_golden_totals(networks, model, design):
     r = sim.run(sim.load_hardware(ROOT / "hwconfigs" / f"{design}.yaml"), networks[model], batch=2, seed=0)
     s = r.summary.iloc[0]
-    cycles, energy_pj, accuracy = GOLDEN[(model, design)]
+    cycles, energy_pj, model_accuracy, accuracy = GOLDEN[(model, design)]
     assert int(s["cycles"]) == cycles
     assert s["energy_pj"] == pytest.approx(energy_pj, rel=1e-9)
+    assert s["model_accuracy"] == pytest.approx(model_accuracy, abs=1e-12)
     assert s["accuracy"] == pytest.approx(accuracy, abs=1e-12)

@@ -9,7 +9,7 @@ import yaml
 
 from ..errors import ConfigError, did_you_mean
 from ..yamlfile import read_yaml
-from . import schema
+from . import numerics, schema
 from .spec import HardwareConfig
 
 
@@ -64,12 +64,13 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
         target[parts[-1]] = value
     if problems:
         raise ConfigError(file, problems)
-    return data
+    return numerics.mirror_overrides(data, dict(overrides))
 
 
 def validate(data: dict, file: str) -> HardwareConfig:
     """Check a raw config mapping against the schema; raise one ConfigError with every problem."""
     problems: list[str] = []
+    data = numerics.resolve(data, problems)
     schema.check(schema.SCHEMA, data, "", problems)
     kind = data.get("kind")
     if kind == "electronic" and "pe_array" not in data:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import did_you_mean
+from . import numerics as N
 from . import spec as S
 
 REQUIRED = object()
@@ -72,6 +73,45 @@ DEVICE = Record(S.DeviceSpec, {
     "latency_ns": pos("ns"), "power_mw": nonneg("mW"), "bits": Field("int", 0, min=0, max=32),
 })
 OPTIONAL_DEVICE = Record(S.DeviceSpec, DEVICE.fields, optional=True)
+
+def _format(default_format: str) -> Record:
+    return Record(N.NumberFormat, {
+        "format": Field("choice", default_format, choices=N.FORMATS, doc="int | fixed (power-of-two scale) | float"),
+        "bits": Field("int", None, min=1, max=64, doc="from the datapath / converter field when omitted"),
+        "granularity": Field("choice", "per_tensor", choices=N.GRANULARITIES, doc="one scale per tensor or per output channel"),
+        "scheme": Field("choice", "symmetric", choices=N.SCHEMES, doc="symmetric (zero point 0) or affine"),
+        "rounding": Field("choice", "nearest_even", choices=N.ROUNDINGS),
+        "overflow": Field("choice", "saturate", choices=N.OVERFLOWS),
+    }, optional=True)
+
+
+def _switch(**extra) -> Record:
+    cls = extra.pop("cls", N.Switch)
+    return Record(cls, {"enabled": flag(True), **extra}, optional=True)
+
+
+NUMERICS = Record(N.NumericsSpec, {
+    "weights": _format("int"), "activations": _format("int"), "accumulator": _format("int"),
+    "noise": Record(N.NoiseSpec, {
+        "enabled": flag(False, "photonic analog non-idealities (all off when false)"),
+        "seed": Field("int", 0, min=0, doc="seed of the noise draws"),
+        "detector": Record(N.DetectorNoise, {
+            "responsivity_a_per_w": pos("A/W", "photodiode responsivity", 1.0),
+            "bandwidth_ghz": pos("GHz", "receiver noise bandwidth", 5.0),
+            "laser_margin_db": Field("number", 0.0, min=-60, max=60, unit="dB",
+                                     doc="received power above the PD sensitivity the link budget sizes the laser for"),
+        }, optional=True),
+        "shot_noise": _switch(),
+        "thermal_noise": _switch(cls=N.ThermalNoise, temperature_k=pos("K", default=300.0),
+                                 load_ohm=pos("ohm", "receiver load / TIA transimpedance", 1000.0)),
+        "crosstalk": _switch(cls=N.Crosstalk, q_factor=pos(default=8000.0), fsr_nm=pos("nm", default=18.0),
+                             wavelength_nm=pos("nm", default=1550.0),
+                             channel_spacing_nm=nonneg("nm", "0: a bank's wavelengths spread evenly over one FSR", 0.0),
+                             rings_per_bank=Field("int", 0, min=0, doc="wavelengths per bank; 0: the vector width")),
+        "thermal_drift": _switch(cls=N.ThermalDrift, sigma_nm=nonneg("nm", "residual resonance drift (1 sigma)", 0.005)),
+        "dac_quantization": _switch(), "adc_quantization": _switch(),
+    }, optional=True),
+}, optional=True)
 
 SCHEMA = Record(S.HardwareConfig, {
     "version": Field("choice", 1, choices=(1,)),
@@ -140,6 +180,7 @@ SCHEMA = Record(S.HardwareConfig, {
                                   doc="vcsel: per-element VCSELs (SONIC); mrr: laser + EO input rings (CrossLight)"),
         "adcs_per_unit": posint(default=1, doc="time-interleaved ADCs per unit output"),
     }, optional=True),
+    "numerics": NUMERICS,
 })
 
 
@@ -265,7 +306,8 @@ def build(node, value, name: str | None = None):
             kwargs[key] = build(sub, value[key])
         elif isinstance(sub, Field):
             kwargs[key] = build(sub, sub.default) if sub.default is not REQUIRED else None
-        elif isinstance(sub, Record) and sub.optional and key in ("technology", "energy", "sparsity"):
+        elif isinstance(sub, Record) and sub.optional and (key in ("technology", "energy", "sparsity")
+                                                           or (sub.cls.__module__ == N.__name__ and key != "numerics")):
             kwargs[key] = build(sub, {})
         else:
             kwargs[key] = None

@@ -183,3 +183,4 @@ class HardwareConfig:
     pe_array: PEArraySpec | None = None  # electronic PE array (photonic: the electronic side's accumulators)
     photonic: PhotonicSpec | None = None
     source: str = ""
+    numerics: "NumericsSpec | None" = None  # sim/hardware/numerics.py; None: float32, no noise
