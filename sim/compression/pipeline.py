@@ -27,6 +27,7 @@ from .lottery import run_lottery, summarize
 from ..workload.load import save_network
 from .models_io import has_weights, load_architecture
 from .plots import plot_lottery, plot_storage
+from .nm import nm_masks
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
 from .recipe import Recipe
@@ -114,7 +115,9 @@ def _run_deep_compression(recipe: Recipe, out_dir: str, data_dir, seed: int, mod
             names = opts.get("layers")
             _check_layers(recipe, net, names, f"stages[{i}].prune.layers")
             for rnd in range(int(opts.get("rounds", 1))):
-                if opts.get("method", "percentile") == "percentile":
+                if opts.get("method") == "n_of_m":
+                    masks = nm_masks(net, int(opts["n"]), int(opts["m"]), names, masks)
+                elif opts.get("method", "percentile") == "percentile":
                     rates = layer_rates(net, opts["rate"], float(opts.get("output_rate_factor", 1.0)), names)
                     masks = magnitude_masks(net, "percentile", rates=rates, scope=opts.get("scope", "layer"),
                                             masks=masks)

@@ -34,7 +34,7 @@ KINDS = ("deep_compression", "lottery_ticket")
 TOP_KEYS = {"version", "recipe", "name", "description", "model", "dataset", "output_model", "seed", "train",
             "stages", "lottery", "notes"}
 STAGE_KEYS = {
-    "prune": {"method", "rate", "quality", "output_rate_factor", "scope", "rounds", "layers", "retrain"},
+    "prune": {"method", "rate", "quality", "output_rate_factor", "scope", "rounds", "layers", "retrain", "n", "m"},
     "structured": {"layers", "norm", "target", "retrain"},
     "quantize": {"method", "bits", "init", "per_channel", "finetune"},
     "encode": {"index_bits"},
@@ -175,8 +175,14 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> list[Stage]:
                 problems.extend(exc.problems)
         if kind == "prune":
             method = opts.get("method", "percentile")
-            if method not in ("percentile", "threshold"):
-                problems.append(f"{where}.method: must be percentile or threshold; got {method!r}")
+            if method not in ("percentile", "threshold", "n_of_m"):
+                problems.append(f"{where}.method: must be percentile, threshold or n_of_m; got {method!r}")
+            elif method == "n_of_m":
+                n, m = opts.get("n"), opts.get("m")
+                _int_check(problems, 2, 64)(f"{where}.m", m)
+                _int_check(problems, 1, 63)(f"{where}.n", n)
+                if isinstance(n, int) and isinstance(m, int) and not n < m:
+                    problems.append(f"{where}.n: must be < m ({m}); got {n}")
             elif method == "percentile":
                 _per_type(problems, f"{where}.rate", opts.get("rate"),
                           lambda w, v: _num(problems, w, v, 0.0, 1.0, hi_open=True))

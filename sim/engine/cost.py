@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hardware.energy import bits_of
+from ..compression.nm import nm_storage_bits
 from ..kernels.relindex import csc_relative_entries
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer, Network
 from .photonic import group_for as photonic_group_for
 from .photonic import photonic_layer_work, time_based_counts
 from .buffers import buffer_capacity_bytes
+from .precision import mac_slots, nm_mode, stored_weight_bits
 from .profile import LayerWork, WorkProfile
 from .result import LayerResult, RunResult
 
@@ -51,7 +53,10 @@ def weight_storage_bits(layer: Layer, hw: HardwareConfig) -> int:
     """
     if not layer.is_weighted:
         return 0
-    wbits, _ = bits_of(hw)
+    wbits = stored_weight_bits(layer, hw)  # packed when the model's integers are narrower
+    mode = nm_mode(layer, hw)
+    if mode:
+        return nm_storage_bits(layer.weight, *mode, wbits)
     if not is_sparse(hw):
         return layer.weight_count * wbits
     index_bits = hw.pe_array.index_bits if hw.pe_array is not None and hw.pe_array.index_bits else 8
@@ -120,14 +125,17 @@ def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int] | 
     return [min(1.0, cap / bits) if bits else 1.0 for bits in storage_bits]
 
 
-def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
-    """MACs an electronic array really spends cycles on."""
+def performed_macs(lw: LayerWork, hw: HardwareConfig, layer: Layer | None = None) -> int:
+    """MACs an electronic array really spends cycles on (given the layer: fewer MAC-unit
+    cycles under sparse-tensor-core N:M mode or sub-word parallelism, sim/engine/precision.py)."""
     pe = hw.pe_array
     if pe.skip_zero_weights and pe.skip_zero_acts:
-        return lw.effectual_macs
-    if pe.skip_zero_weights:
-        return lw.effectual_macs + lw.skipped_zero_act
-    return lw.macs
+        work = lw.effectual_macs
+    elif pe.skip_zero_weights:
+        work = lw.effectual_macs + lw.skipped_zero_act
+    else:
+        work = lw.macs
+    return work if layer is None else mac_slots(layer, hw, work)
 
 
 def eie_pe_loads(lw: LayerWork, n_pes: int) -> np.ndarray:
@@ -171,7 +179,7 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
     peak = pe.count * pe.macs_per_pe_per_cycle
     memory_cycles = math.ceil(t.dram_read_bytes / dram_bytes_per_cycle(hw) + t.dram_write_bytes / dram_bytes_per_cycle(hw))
     if layer.is_weighted:
-        work = performed_macs(lw, hw)
+        work = performed_macs(lw, hw, layer)
         compute = ceil_div(work, peak)
         if pe.dataflow == "eie":
             loads = eie_pe_loads(lw, pe.count)

@@ -30,6 +30,7 @@ from ..hardware.energy import bits_of
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer
 from .buffers import buffer_capacity_bytes
+from .precision import reduction_length, weight_read_bits
 from .cost import (POINTER_BITS, Traffic, activation_lanes, eie_pe_loads, electronic_layer, layer_traffic,
                    performed_macs, photonic_layer)
 from .pe import (SYSTOLIC_DATAFLOWS, eie_column_work, fill_drain_cycles, queue_finish_cycles,
@@ -224,6 +225,8 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     wbuf, ibuf, obuf = _buffers(hw)
     t = io.traffic
     groups, n_pix, k, m = gemm_shape(layer, lw.batch)
+    k = reduction_length(layer, hw, k)  # sparse tensor cores walk the N:M-compressed reduction
+    wbits = weight_read_bits(layer, hw)  # packed narrow weights; N:M positions read with each weight
     sr, sc, big_t = scalesim_operands(df, n_pix, k, m)
     fd = fill_drain_cycles(df, rows, cols)
     # Partial sums of one fold: ws/is send T x columns of them to the output buffer; os keeps
@@ -237,7 +240,7 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     w_total, weights_stay = streamed_weights(t, wbuf, hw)
     in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
     inputs_stay = in_total <= _cap(ibuf, hw)
-    macs = performed_macs(lw, hw)
+    macs = performed_macs(lw, hw, layer)
     # Each tile = (group, chunk, column fold, row fold): its GEMM extents along K, M and Npix.
     specs = []
     for g in range(groups):

@@ -82,6 +82,9 @@ def validate(data: dict, file: str) -> HardwareConfig:
         if pe.get("dataflow") == "eie" and not (pe.get("skip_zero_acts") and pe.get("skip_zero_weights")):
             problems.append("pe_array.dataflow: 'eie' skips zero weights and activations; set "
                             "skip_zero_weights and skip_zero_acts to true")
+        sp = pe.get("structured_sparsity")
+        if isinstance(sp, dict) and not sp.get("n", 2) < sp.get("m", 4):
+            problems.append(f"pe_array.structured_sparsity.n: must be < m ({sp.get('m', 4)}); got {sp.get('n', 2)}")
         held = {h for b in data["memory"]["buffers"].values() for h in
                 ([b["holds"]] if isinstance(b["holds"], str) else b["holds"])}
         for needed in schema.DATA_KINDS:

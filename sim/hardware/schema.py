@@ -151,6 +151,11 @@ SCHEMA = Record(S.HardwareConfig, {
         "skip_zero_weights": flag(False), "skip_zero_acts": flag(False),
         "act_queue_depth": Field("int", 0, min=0), "codebook_bits": Field("int", 0, min=0, max=16),
         "index_bits": Field("int", 0, min=0, max=32),
+        "subword_parallelism": posint(default=1, max=64,
+                                      doc="narrow MACs a unit does per cycle when weights are narrower than weight_bits"),
+        "structured_sparsity": Record(S.StructuredSparsitySpec, {
+            "n": posint(default=2, max=63), "m": posint(default=4, max=64),
+        }, optional=True, doc="sparse tensor cores: N:M layers run on the compressed reduction axis"),
     }, optional=True),
     "photonic": Record(S.PhotonicSpec, {
         "conv_units": Record(S.UnitGroupSpec, {"count": posint(), "vector_width": posint()}),

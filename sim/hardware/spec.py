@@ -67,6 +67,14 @@ class MemorySpec:
 
 
 @dataclass(frozen=True)
+class StructuredSparsitySpec:
+    """Sparse-tensor-core mode: layers with at most ``n`` nonzeros per ``m`` weights run compressed."""
+
+    n: int = 2
+    m: int = 4
+
+
+@dataclass(frozen=True)
 class PEArraySpec:
     """Electronic PE array. count = rows x cols. dataflow: os | ws | is (systolic) or eie
     (sparse column broadcast, rows interleaved over PEs)."""
@@ -83,6 +91,8 @@ class PEArraySpec:
     act_queue_depth: int = 0
     codebook_bits: int = 0  # 0: weights stored as values; k: k-bit codes decoded by a 2**k-entry codebook
     index_bits: int = 0  # relative-index bits per stored nonzero (sparse formats); 0 for dense
+    subword_parallelism: int = 1  # narrow MACs per MAC unit per cycle (sim/engine/precision.py)
+    structured_sparsity: "StructuredSparsitySpec | None" = None  # sparse tensor cores (N:M)
 
     @property
     def count(self) -> int:
