@@ -186,3 +186,13 @@ def test_numerics_bits_must_agree_with_the_datapath(tmp_path):
         sim.load_hardware(ROOT / "hwconfigs" / "eie.yaml", ["numerics.noise.enabled=true"])
     with pytest.raises(ConfigError, match="numerics.weights.rounding"):
         sim.load_hardware(ROOT / "hwconfigs" / "eie.yaml", ["numerics.weights.rounding=up"])
+
+
+def test_codebook_design_reclusters_wider_models(rng):
+    w = rng.normal(size=(8, 16)).astype(np.float32)
+    layer = Layer("l", "fc", (16,), (8,), weight=w)
+    held = nx.with_codebook(layer, 4)
+    assert np.unique(held.weight[held.weight != 0]).size <= 16
+    assert nx.relative_rms(held.weight, w) < 0.1
+    small = layer.replace(weight=np.round(w).astype(np.float32))  # few distinct values: kept as is
+    assert nx.with_codebook(small, 4) is small

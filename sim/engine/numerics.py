@@ -5,7 +5,8 @@ shared by every design; this module replays the network once per design's ``nume
 
 - weights are put on the design's weight format after the model's own compression: a k-means
   codebook's centroids land on the design's levels (SONIC's 6-bit weight DACs, EIE's 16-bit
-  fixed-point codebook entries); a linear-quantized model whose integers fit the design's
+  fixed-point codebook entries); a design with a weight codebook (``pe_array.codebook_bits``)
+  re-clusters a layer with more distinct weights than its entries; a linear-quantized model whose integers fit the design's
   width keeps them exactly (int4 on an int8 array), a wider one is re-quantized to the width;
 - each weighted layer's input is quantized to the activation format, with its scale calibrated
   on the float execution of calibration inputs (the dataset's train split, else the inputs);
@@ -196,6 +197,19 @@ def float_layer(layer: Layer, x: np.ndarray, spec: NumericsSpec, rng_: LayerRang
     return cast_float(y, accf.bits) if accf.format == "float" else y
 
 
+def with_codebook(layer: Layer, codebook_bits: int) -> Layer:
+    """The layer as a design with a ``2**codebook_bits``-entry weight codebook holds it (EIE's
+    4-bit indices): weights with more distinct nonzero values are re-clustered by 1-D k-means
+    (linear initialisation, Deep Compression's best); a layer that already fits is unchanged."""
+    values = layer.weight[layer.weight != 0]
+    if codebook_bits <= 0 or np.unique(values).size <= 2 ** codebook_bits:
+        return layer
+    from ..compression.quantize import kmeans_quantize  # compression's clustering, reused as is
+    codebook, codes = kmeans_quantize(layer.weight, codebook_bits, init="linear")
+    w = np.where(layer.weight != 0, codebook[codes], 0).astype(np.float32)
+    return layer.replace(weight=w, quant=None)
+
+
 def is_integer(spec: NumericsSpec) -> bool:
     return all(f.format in ("int", "fixed") for f in (spec.weights, spec.activations, spec.accumulator))
 
@@ -205,9 +219,12 @@ def execute_design(net: Network, inputs, hw: HardwareConfig, ranges: dict[str, L
     from .noise import photonic_layer  # the analog path (imports this module's helpers)
 
     spec = numerics_of(hw)
+    codebook_bits = hw.pe_array.codebook_bits if hw.pe_array is not None else 0
     outs: list[np.ndarray] = []
 
     def step(layer, xs):
+        if layer.is_weighted and codebook_bits:
+            layer = with_codebook(layer, codebook_bits)
         if not layer.is_weighted:
             y = execute_layer(layer, xs)[0]
         elif hw.photonic is not None:

@@ -30,9 +30,16 @@ def _bars(ax, labels, values, title, ylabel, log=True):
 def comparison_chart(table: pd.DataFrame, path) -> None:
     """FPS/W, energy per bit, and the energy per inference of each device class, grouped by design."""
     names = table["hwconfig"].astype(str).tolist()
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1, 1, 3]})
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.8), gridspec_kw={"width_ratios": [1, 1, 1, 3]})
     _bars(axes[0], names, table["fps_per_w"].to_numpy(float), "FPS/W (higher is better)", "frames/s/W")
     _bars(axes[1], names, table["energy_per_bit_pj"].to_numpy(float), "energy per bit", "pJ/bit")
+    _bars(axes[2], names, table["accuracy"].to_numpy(float), "accuracy on the design's numerics", "accuracy",
+          log=False)
+    if "model_accuracy" in table and np.isfinite(table["model_accuracy"].to_numpy(float)).any():
+        axes[2].axhline(float(np.nanmax(table["model_accuracy"].to_numpy(float))), color="grey", lw=0.8,
+                        ls="--", label="float model")
+        axes[2].legend(fontsize="small")
+    axes = [axes[0], axes[1], axes[3]]
     cols, devices = _device_columns(table)
     x = np.arange(len(cols))
     width = 0.8 / max(1, len(names))
