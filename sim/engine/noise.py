@@ -39,10 +39,10 @@ import numpy as np
 from ..hardware.numerics import NumberFormat, NumericsSpec
 from ..hardware.photonics import laser_dbm_per_waveguide
 from ..hardware.spec import HardwareConfig
-from ..kernels.analog import analog_csr_matmul
+from ..kernels.analog import analog_csr_matmul, crosstalk_chunks
 from ..workload.network import Layer
 from .numberformats import dequantize, grid_for, quantize
-from .numerics import LayerRange, csr_of, design_weights, gemm_operands, gemm_result
+from .numerics import LayerRange, csr_of, gemm_operands, gemm_result, stored_codes, weight_grid
 from .photonic import group_for
 
 Q_ELECTRON_C = 1.602176634e-19
@@ -87,12 +87,8 @@ def crosstalk_weights(indptr: np.ndarray, values: np.ndarray, width: int, spec: 
     coupling = lorentzian(np.abs(pos[:, None] - pos[None, :]) * spacing, fwhm)
     coupling *= (pos[:, None] // per_bank) == (pos[None, :] // per_bank)  # banks reuse wavelengths
     np.fill_diagonal(coupling, 1.0)
-    out = values.copy()
-    for r in range(indptr.shape[0] - 1):
-        for start in range(int(indptr[r]), int(indptr[r + 1]), width):
-            stop = min(start + width, int(indptr[r + 1]))
-            m = stop - start
-            out[start:stop] = coupling[:m, :m] @ values[start:stop]
+    out = np.empty_like(values)
+    crosstalk_chunks(indptr, np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(coupling), out)
     return out
 
 
@@ -119,13 +115,21 @@ def photonic_layer(layer: Layer, x: np.ndarray, hw: HardwareConfig, spec: Numeri
     n = spec.noise
     width = group_for(layer, hw).vector_width
     dac = n.on("dac_quantization")
-    if dac and spec.weights.format != "float":
-        codes, grid = design_weights(layer, spec.weights)
-        w = dequantize(codes, grid) * (layer.weight != 0)
-    else:
-        w = layer.weight.astype(np.float64)
-    rows = w.shape[0]
-    w_fs = float(np.max(np.abs(w))) or 1.0
+    wgrid = weight_grid(layer, spec.weights) if dac and spec.weights.format != "float" else None
+
+    def stored(rsl):
+        """CSR of the stored weights of rows ``rsl`` as the weight DACs set them (float64)."""
+        if wgrid is None:
+            return csr_of(layer.weight[rsl].reshape(rsl.stop - rsl.start, -1).astype(np.float64))
+        indptr, indices, codes = stored_codes(layer, spec.weights, wgrid, rsl)
+        scale = np.asarray(wgrid.scale, dtype=np.float64).reshape(-1)
+        if scale.size > 1:
+            scale = np.repeat(scale[rsl], np.diff(indptr))
+        return indptr, indices, codes * scale
+
+    w_fs = float(np.max(np.abs(layer.weight))) or 1.0
+    if wgrid is not None:
+        w_fs = float(np.max(wgrid.full_scale)) or 1.0
     xq = _operand(x, spec.activations, rng_.in_lo, rng_.in_hi, dac)
     x_fs = float(max(abs(rng_.in_lo), abs(rng_.in_hi), np.max(np.abs(xq)) if xq.size else 0.0)) or 1.0
     rng = np.random.default_rng([n.seed, index, 104729])
@@ -135,14 +139,14 @@ def photonic_layer(layer: Layer, x: np.ndarray, hw: HardwareConfig, spec: Numeri
     shot, thermal = noise_variances(hw, spec)
     parts = []
     for cols, rsl in gemm_operands(layer, xq / x_fs):
-        w2 = w[rsl].reshape(rsl.stop - rsl.start, -1) / w_fs
-        indptr, indices, values = csr_of(w2)
+        indptr, indices, values = stored(rsl)
+        values = values / w_fs
         if n.on("thermal_drift") and n.thermal_drift.sigma_nm > 0:
             values = drifted(values, spec, rng)
         if n.on("crosstalk"):
             values = crosstalk_weights(indptr, values, width, spec)
         params = np.array([width, adc_step, shot, thermal, float(rng.integers(0, 2 ** 31))], dtype=np.float64)
-        out = np.empty((cols.shape[0], w2.shape[0]), dtype=np.float64)
+        out = np.empty((cols.shape[0], rsl.stop - rsl.start), dtype=np.float64)
         analog_csr_matmul(indptr, indices, np.ascontiguousarray(values), cols.astype(np.float64), params, out)
         parts.append(out)
     y = gemm_result(layer, parts, x.shape[0]) * (w_fs * x_fs)

@@ -34,6 +34,7 @@ from .execute import execute_layer
 from .numberformats import Grid, cast_float, dequantize, fake_quantize, grid_for, quantize
 from .reference import _windows, count_layer, forward_layer, run_layers
 
+CLUSTER_SAMPLE = 200_000  # weights a re-clustering fits on (1-D k-means converges long before)
 ROUNDING_CODES = {"nearest_even": NEAREST_EVEN, "nearest_away": NEAREST_AWAY, "floor": FLOOR}
 OVERFLOW_CODES = {"saturate": SATURATE, "wrap": WRAP}
 
@@ -99,24 +100,56 @@ def channel_shape(layer: Layer) -> tuple[int, ...]:
     return (layer.weight.shape[0],) + (1,) * (layer.weight.ndim - 1)
 
 
-def design_weights(layer: Layer, fmt: NumberFormat) -> tuple[np.ndarray, Grid]:
-    """Integer weight codes (shape of ``layer.weight``, int64) and their grid on format ``fmt``."""
+def _keeps_integers(layer: Layer, fmt: NumberFormat) -> bool:
+    """Does the model's own integer encoding fit the format exactly (int4 on int8)?"""
     q = layer.quant
+    return bool(q is not None and q.kind in ("linear", "binary") and q.qvalues is not None and q.scale is not None
+                and fmt.format == "int" and fmt.scheme == "symmetric" and q.bits <= fmt.bits
+                and (fmt.granularity == "per_channel" or np.size(q.scale) == 1))
+
+
+def weight_grid(layer: Layer, fmt: NumberFormat) -> Grid:
+    """The grid of the layer's weights on format ``fmt`` (per channel: scale shaped per row)."""
     rows = layer.weight.shape[0]
-    if (q is not None and q.kind in ("linear", "binary") and q.qvalues is not None and q.scale is not None
-            and fmt.format == "int" and fmt.scheme == "symmetric" and q.bits <= fmt.bits
-            and (fmt.granularity == "per_channel" or np.size(q.scale) == 1)):
+    if _keeps_integers(layer, fmt):
         qmax = 2 ** (fmt.bits - 1) - 1
-        scale = np.broadcast_to(np.asarray(q.scale, dtype=np.float64).ravel(), (rows,)).reshape(channel_shape(layer))
-        return q.qvalues.astype(np.int64), Grid(scale.copy(), 0, -qmax, qmax)
-    w = layer.weight.astype(np.float64)
+        scale = np.broadcast_to(np.asarray(layer.quant.scale, dtype=np.float64).ravel(), (rows,))
+        return Grid(scale.reshape(channel_shape(layer)).copy(), 0, -qmax, qmax)
+    w = layer.weight
     if fmt.granularity == "per_channel":
         flat = w.reshape(rows, -1)
-        lo, hi = flat.min(axis=1).reshape(channel_shape(layer)), flat.max(axis=1).reshape(channel_shape(layer))
+        lo = flat.min(axis=1).astype(np.float64).reshape(channel_shape(layer))
+        hi = flat.max(axis=1).astype(np.float64).reshape(channel_shape(layer))
     else:
         lo, hi = float(w.min()), float(w.max())
-    grid = grid_for(fmt, lo, hi)
-    return quantize(w, grid, fmt), grid
+    return grid_for(fmt, lo, hi)
+
+
+def stored_codes(layer: Layer, fmt: NumberFormat, grid: Grid, rsl: slice):
+    """CSR (indptr, indices, codes - zero point as int64) of the stored weights of rows ``rsl``,
+    flattened per row; only stored weights are quantized (pruned ones stay absent)."""
+    w2 = layer.weight[rsl].reshape(rsl.stop - rsl.start, -1)
+    rows, cols = np.nonzero(w2)
+    indptr = np.zeros(w2.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=w2.shape[0]), out=indptr[1:])
+    if _keeps_integers(layer, fmt):
+        codes = layer.quant.qvalues[rsl].reshape(w2.shape)[rows, cols].astype(np.int64)
+    else:
+        scale = np.asarray(grid.scale, dtype=np.float64).reshape(-1)
+        scale = scale[rows + rsl.start] if scale.size > 1 else scale
+        codes = quantize(w2[rows, cols], Grid(scale, grid.zero_point, grid.qmin, grid.qmax), fmt)
+    return indptr, cols.astype(np.int64), codes - grid.zero_point
+
+
+def design_weights(layer: Layer, fmt: NumberFormat) -> tuple[np.ndarray, Grid]:
+    """Integer weight codes (shape of ``layer.weight``, int64; pruned weights at the zero point)
+    and their grid on format ``fmt``."""
+    grid = weight_grid(layer, fmt)
+    rows = layer.weight.shape[0]
+    indptr, indices, codes = stored_codes(layer, fmt, grid, slice(0, rows))
+    dense = np.full((rows, int(layer.weight.size // rows)), grid.zero_point, dtype=np.int64)
+    dense[np.repeat(np.arange(rows), np.diff(indptr)), indices] = codes + grid.zero_point
+    return dense.reshape(layer.weight.shape), grid
 
 
 def gemm_operands(layer: Layer, x: np.ndarray, pad_value=0):
@@ -161,10 +194,9 @@ def accumulator_shift(out_absmax: np.ndarray, unit: np.ndarray, acc_bits: int) -
 def integer_layer(layer: Layer, x: np.ndarray, spec: NumericsSpec, rng_: LayerRange) -> np.ndarray:
     """A weighted layer computed exactly in integers at the design's formats (float32 result)."""
     wf, af, accf = spec.weights, spec.activations, spec.accumulator
-    wcodes, wgrid = design_weights(layer, wf)
+    wgrid = weight_grid(layer, wf)
     xgrid = grid_for(af, rng_.in_lo, rng_.in_hi)
     xs = quantize(x, xgrid, af) - xgrid.zero_point
-    ws = (wcodes - wgrid.zero_point) * (layer.weight != 0)  # pruned weights stay absent
     rows = layer.weight.shape[0]
     unit = np.broadcast_to(wgrid.scale, channel_shape(layer)).reshape(rows) * float(xgrid.scale)
     absmax = rng_.out_absmax if rng_.out_absmax is not None else np.zeros(rows)
@@ -175,9 +207,8 @@ def integer_layer(layer: Layer, x: np.ndarray, spec: NumericsSpec, rng_: LayerRa
     arith = np.array([accf.bits, OVERFLOW_CODES[accf.overflow], ROUNDING_CODES[accf.rounding]], dtype=np.int64)
     parts = []
     for cols, rsl in gemm_operands(layer, xs):
-        w2 = ws[rsl].reshape(rsl.stop - rsl.start, -1)
-        indptr, indices, values = csr_of(w2)
-        out = np.empty((cols.shape[0], w2.shape[0]), dtype=np.int64)
+        indptr, indices, values = stored_codes(layer, wf, wgrid, rsl)
+        out = np.empty((cols.shape[0], rsl.stop - rsl.start), dtype=np.int64)
         int_csr_matmul(indptr, indices, values, cols, init[rsl], shift[rsl], arith, out)
         parts.append(out * step[rsl])
     return gemm_result(layer, parts, x.shape[0]).astype(np.float32)
@@ -204,9 +235,17 @@ def with_codebook(layer: Layer, codebook_bits: int) -> Layer:
     values = layer.weight[layer.weight != 0]
     if codebook_bits <= 0 or np.unique(values).size <= 2 ** codebook_bits:
         return layer
-    from ..compression.quantize import kmeans_quantize  # compression's clustering, reused as is
-    codebook, codes = kmeans_quantize(layer.weight, codebook_bits, init="linear")
-    w = np.where(layer.weight != 0, codebook[codes], 0).astype(np.float32)
+    from ..compression.quantize import init_centroids, kmeans_1d  # compression's clustering, reused
+    if values.size > CLUSTER_SAMPLE:  # fit on a seeded sample; every weight then takes its nearest centroid
+        values = np.random.default_rng(0).choice(values, CLUSTER_SAMPLE, replace=False)
+    rng = np.random.default_rng(0)
+    values = np.sort(values)  # sorted queries make k-means' nearest-centroid search cache friendly
+    centroids, _ = kmeans_1d(values, init_centroids(values, 2 ** codebook_bits, "linear", rng))
+    centroids = np.sort(centroids.astype(np.float32))
+    mids = (centroids[1:] + centroids[:-1]) / 2
+    w = np.zeros_like(layer.weight, dtype=np.float32)
+    kept = layer.weight != 0
+    w[kept] = centroids[np.searchsorted(mids, layer.weight[kept])]
     return layer.replace(weight=w, quant=None)
 
 

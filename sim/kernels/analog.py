@@ -56,3 +56,20 @@ def analog_csr_matmul(indptr, indices, values, x, params, out):
                 start = stop
             out[b, r] = total
     return conversions
+
+
+@njit(cache=True, nogil=True)
+def crosstalk_chunks(indptr, values, coupling, out):
+    """out = values with each row's chunks of ``coupling.shape[0]`` stored weights mixed by the
+    bank's coupling matrix: out[e] = sum_f coupling[e, f] * values[f] within the chunk."""
+    width = coupling.shape[0]
+    for r in range(indptr.shape[0] - 1):
+        start = indptr[r]
+        while start < indptr[r + 1]:
+            stop = min(start + width, indptr[r + 1])
+            for e in range(start, stop):
+                acc = 0.0
+                for f in range(start, stop):
+                    acc += coupling[e - start, f - start] * values[f]
+                out[e] = acc
+            start = stop

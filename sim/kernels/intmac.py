@@ -14,7 +14,7 @@ rounding 0 = nearest even / 1 = nearest away from zero / 2 = floor).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 SATURATE, WRAP = 0, 1
 NEAREST_EVEN, NEAREST_AWAY, FLOOR = 0, 1, 2
@@ -54,7 +54,7 @@ def clamp(v, bits, overflow):
     return ((v - lo) & (span - 1)) + lo
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def int_csr_matmul(indptr, indices, values, x, init, shift, arith, out):
     """out[b, r] = accumulate over row r's stored weights of (values[j] * x[b, indices[j]]) >> shift[r],
     starting from init[r] (the bias on the accumulator's scale), at the width in ``arith``.
@@ -64,15 +64,16 @@ def int_csr_matmul(indptr, indices, values, x, init, shift, arith, out):
     bits, overflow, rounding = arith[0], arith[1], arith[2]
     n_rows = indptr.shape[0] - 1
     done = 0
-    for b in range(x.shape[0]):
-        for r in range(n_rows):
-            acc = clamp(init[r], bits, overflow)
-            s = shift[r]
-            for j in range(indptr[r], indptr[r + 1]):
-                a = x[b, indices[j]]
-                if a == 0:
-                    continue
-                acc = clamp(acc + shift_round(values[j] * a, s, rounding), bits, overflow)
-                done += 1
-            out[b, r] = acc
+    # (sample, row) pairs are independent: threads split them and the result does not change.
+    for i in prange(x.shape[0] * n_rows):
+        b, r = i // n_rows, i % n_rows
+        acc = clamp(init[r], bits, overflow)
+        s = shift[r]
+        for j in range(indptr[r], indptr[r + 1]):
+            a = x[b, indices[j]]
+            if a == 0:
+                continue
+            acc = clamp(acc + shift_round(values[j] * a, s, rounding), bits, overflow)
+            done += 1
+        out[b, r] = acc
     return done
