@@ -42,7 +42,7 @@ from ..hardware.spec import HardwareConfig
 from ..kernels.analog import analog_csr_matmul, crosstalk_chunks
 from ..workload.network import Layer
 from .numberformats import dequantize, grid_for, quantize
-from .numerics import LayerRange, csr_of, gemm_operands, gemm_result, stored_codes, weight_grid
+from .operands import LayerRange, csr_of, gemm_operands, gemm_result, stored_codes, weight_grid
 from .photonic import group_for
 
 Q_ELECTRON_C = 1.602176634e-19
