@@ -7,6 +7,8 @@ On the trained digits models (models/lenet300*.yaml, models/lenet5-digits.yaml) 
 - ``designs.csv``: per (model, design) ``model_accuracy`` (the float network as given) and
   ``accuracy`` (on the design's numerics and non-idealities), and the mean per-layer relative
   RMS output error;
+- ``systolic_bits.csv``: accuracy on the systolic array with its weight or activation width at
+  2-8 bits (the other at 8);
 - ``sonic_sweeps.csv`` + ``sonic_sweeps.png``: SONIC accuracy vs ADC bits (4-16), weight-DAC
   bits (2-8) and photodetector sensitivity (the received power per wavelength the link budget
   sizes the VCSELs/laser for; its laser power per waveguide is a column). Each sweep runs twice:
@@ -74,6 +76,17 @@ def main(argv=None) -> int:
     designs = pd.DataFrame(rows)
     designs.to_csv(out / "designs.csv", index=False)
     print(designs.to_string(index=False))
+
+    rows = []  # the int8 array at narrower widths: a float model on weight_bits=4 now pays for it
+    for m, ex in execs.items():
+        for bits in range(2, 9):
+            for which in ("weight_bits", "act_bits"):
+                hw = load_hardware(ROOT / "hwconfigs" / "systolic.yaml", [f"pe_array.{which}={bits}"])
+                rows.append({"model": m, "field": f"pe_array.{which}", "bits": bits, "model_accuracy": ex.accuracy,
+                             "accuracy": numerics_of_design(hw, ex).accuracy})
+    bits_table = pd.DataFrame(rows)
+    bits_table.to_csv(out / "systolic_bits.csv", index=False)
+    print(bits_table.pivot_table(index="bits", columns=["field", "model"], values="accuracy").round(4).to_string())
 
     rows = []
     sonic = ROOT / "hwconfigs" / "sonic.yaml"
