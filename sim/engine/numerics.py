@@ -133,6 +133,22 @@ def float_layer(layer: Layer, x: np.ndarray, spec: NumericsSpec, rng_: LayerRang
     return cast_float(y, accf.bits) if accf.format == "float" else y
 
 
+def lloyd_1d(sorted_values: np.ndarray, k: int, iterations: int = 100) -> np.ndarray:
+    """k centroids of sorted 1-D values by Lloyd's algorithm from a linear initialisation over
+    [min, max] (Deep Compression's best); empty clusters keep their centroid."""
+    c = np.linspace(sorted_values[0], sorted_values[-1], k)
+    for _ in range(iterations):
+        edges = np.searchsorted(sorted_values, (c[1:] + c[:-1]) / 2)
+        bounds = np.r_[0, edges, sorted_values.size]
+        sums = np.add.reduceat(np.r_[sorted_values, 0.0], bounds[:-1])
+        counts = np.diff(bounds)
+        new = np.where(counts > 0, sums / np.maximum(counts, 1), c)
+        if np.allclose(new, c, rtol=0, atol=1e-12):
+            break
+        c = new
+    return np.sort(c)
+
+
 def with_codebook(layer: Layer, codebook_bits: int) -> Layer:
     """The layer as a design with a ``2**codebook_bits``-entry weight codebook holds it (EIE's
     4-bit indices): weights with more distinct nonzero values are re-clustered by 1-D k-means
@@ -140,13 +156,9 @@ def with_codebook(layer: Layer, codebook_bits: int) -> Layer:
     values = layer.weight[layer.weight != 0]
     if codebook_bits <= 0 or np.unique(values).size <= 2 ** codebook_bits:
         return layer
-    from ..compression.quantize import init_centroids, kmeans_1d  # compression's clustering, reused
     if values.size > CLUSTER_SAMPLE:  # fit on a seeded sample; every weight then takes its nearest centroid
         values = np.random.default_rng(0).choice(values, CLUSTER_SAMPLE, replace=False)
-    rng = np.random.default_rng(0)
-    values = np.sort(values)  # sorted queries make k-means' nearest-centroid search cache friendly
-    centroids, _ = kmeans_1d(values, init_centroids(values, 2 ** codebook_bits, "linear", rng))
-    centroids = np.sort(centroids.astype(np.float32))
+    centroids = lloyd_1d(np.sort(values.astype(np.float64)), 2 ** codebook_bits).astype(np.float32)
     mids = (centroids[1:] + centroids[:-1]) / 2
     w = np.zeros_like(layer.weight, dtype=np.float32)
     kept = layer.weight != 0

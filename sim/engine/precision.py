@@ -14,8 +14,7 @@
 """
 from __future__ import annotations
 
-from ..compression.nm import compressed_k, is_n_of_m, metadata_bits
-from ..hardware.energy import bits_of
+from ..kernels.nmformat import compressed_k, is_n_of_m, metadata_bits
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer
 
@@ -28,9 +27,8 @@ def model_weight_bits(layer: Layer) -> int | None:
     return None
 
 
-def stored_weight_bits(layer: Layer, hw: HardwareConfig) -> int:
-    """Bits per stored weight value: the design's width, or the model's when narrower (packed)."""
-    wbits, _ = bits_of(hw)
+def stored_weight_bits(layer: Layer, wbits: int) -> int:
+    """Bits per stored weight value: the design's width ``wbits``, or the model's when narrower (packed)."""
     own = model_weight_bits(layer)
     return min(wbits, own) if own is not None else wbits
 
@@ -72,7 +70,8 @@ def mac_slots(layer: Layer, hw: HardwareConfig, macs: int) -> int:
     return -(-int(macs) // lanes)
 
 
-def weight_read_bits(layer: Layer, hw: HardwareConfig) -> int:
-    """Bits read per weight slot: the stored value plus its N:M position under N:M mode."""
+def weight_read_bits(layer: Layer, hw: HardwareConfig, wbits: int) -> int:
+    """Bits read per weight slot (design width ``wbits``): the stored value plus its N:M position
+    under N:M mode."""
     mode = nm_mode(layer, hw)
-    return stored_weight_bits(layer, hw) + (metadata_bits(mode[1]) if mode else 0)
+    return stored_weight_bits(layer, wbits) + (metadata_bits(mode[1]) if mode else 0)

@@ -118,14 +118,25 @@ class NumericsSpec:
                 and not self.noise.enabled)
 
 
+def analog_section(data: dict) -> str | None:
+    """The section holding an analog design's converters (its ``act_dac`` and ``adc``), if any:
+    designs with converters compute in analog and take their widths from them."""
+    return next((k for k, v in data.items() if isinstance(v, dict) and "act_dac" in v and "adc" in v), None)
+
+
+def is_analog(data: dict) -> bool:
+    return analog_section(data) is not None
+
+
 def bit_sources(data: dict) -> dict[str, str | None]:
     """Operand -> dotted path of the device/datapath field that sets its bits (None: none)."""
-    if data.get("kind") == "photonic":
-        ph = data.get("photonic") if isinstance(data.get("photonic"), dict) else {}
+    sec = analog_section(data)
+    if sec is not None:
+        ph = data[sec]
         sp = ph.get("sparsity") if isinstance(ph.get("sparsity"), dict) else {}
         wdac = "weight_dac" if sp.get("weight_clustering", True) else "weight_dac_dense"
-        return {"weights": f"photonic.{wdac}.bits", "activations": "photonic.act_dac.bits",
-                "accumulator": "photonic.adc.bits"}
+        return {"weights": f"{sec}.{wdac}.bits", "activations": f"{sec}.act_dac.bits",
+                "accumulator": f"{sec}.adc.bits"}
     return {"weights": "pe_array.weight_bits", "activations": "pe_array.act_bits",
             "accumulator": "pe_array.acc_bits"}
 
@@ -167,7 +178,7 @@ def resolve(data: dict, problems: list[str]) -> dict:
         if not isinstance(entry, dict):
             continue
         device_bits = _get(data, source) or None  # a converter without bits (0) sets none
-        if device_bits is None and data.get("kind") != "photonic":
+        if device_bits is None and not is_analog(data):
             device_bits = DATAPATH_DEFAULTS.get(source)
         if entry.get("format", "int") == "float":
             # a float format's bits name the float type, not a datapath width
@@ -185,11 +196,11 @@ def resolve(data: dict, problems: list[str]) -> dict:
             problems.append(f"numerics.{operand}.bits: must equal {source} ({device_bits!r}), the one "
                             f"field that sets this width; got {entry['bits']!r}")
     noise = num.get("noise")
-    if data.get("kind") != "photonic" and isinstance(noise, dict) and noise.get("enabled") is True:
+    if not is_analog(data) and isinstance(noise, dict) and noise.get("enabled") is True:
         problems.append("numerics.noise.enabled: the noise models are analog (photonic) non-idealities; "
                         "an electronic design computes exactly, so set it to false")
     formats = {op: num[op].get("format", "int") for op in OPERANDS if isinstance(num.get(op), dict)}
-    if (data.get("kind") != "photonic" and formats.get("accumulator") in ("int", "fixed")
+    if (not is_analog(data) and formats.get("accumulator") in ("int", "fixed")
             and "float" in (formats.get("weights"), formats.get("activations"))):
         problems.append("numerics.accumulator.format: an integer accumulator needs integer weights and "
                         f"activations; got weights {formats.get('weights')}, activations {formats.get('activations')}")

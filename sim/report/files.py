@@ -12,7 +12,7 @@ def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = N
     """Write the three CSVs of ``result`` (a sim.run.Result) into ``out_dir`` atomically."""
     extra = {}
     if timeline_layer is not None:
-        from ..engine.timeline import timeline_writers  # the event model records busy intervals
+        from .timeline import timeline_writers  # the event model records busy intervals
         extra = timeline_writers(result, timeline_layer)
     return write_report_dir(out_dir, {"summary.csv": result.summary, "layers.csv": result.layers,
                                       "energy.csv": result.energy}, extra)

@@ -29,12 +29,24 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml, top_level_problems
+from .. import schema as S
+from ..errors import did_you_mean
+from ..schema import Problems as _Problems
+from ..yamlfile import read_yaml
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
+from .synthetic import synthetic_weight
 
-TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
-            "independent", "accuracy", "layers", "notes", "meta"}
+DATASETS = ("digits", "mnist")
+TOP = S.Record(dict, {
+    "version": S.choice(1, 1), "name": S.Field("str", None, doc="default: the file's stem"),
+    "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="[features] or [C, H, W]; checked below"),
+    "dataset": S.Field("choice", None, choices=DATASETS), "input_density": S.fraction(1.0),
+    "weights": S.Field("str", None, doc=".npz file, relative to the model"), "seed": S.Field("int", 0, min=0),
+    "independent": S.flag(False, "each layer is its own benchmark on its own input"),
+    "accuracy": S.fraction(None), "layers": S.Field("any", None, doc="checked below"), "notes": S.Field("any", None),
+    "meta": S.Field("any", None),
+})
+TOP_KEYS = set(TOP.fields)
 COMMON_KEYS = {"name", "type", "inputs", "weight_density", "act_density", "quant", "notes"}
 KIND_KEYS = {
     "fc": {"out_features", "bias", "in_features"},
@@ -45,38 +57,14 @@ KIND_KEYS = {
     "relu": set(), "relu6": set(), "softmax": set(), "flatten": set(), "add": set(), "concat": set(),
 }
 QUANT_KINDS = ("kmeans", "linear", "binary")
-DATASETS = ("digits", "mnist")
-
-
-class _Problems:
-    """Collects every problem of one file, then raises a single ConfigError."""
-
-    def __init__(self, file: str):
-        self.file, self.items = file, []
-
-    def add(self, path: str, msg: str) -> None:
-        self.items.append(f"{path}: {msg}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ConfigError(self.file, self.items)
 
 
 def _int(p: _Problems, path: str, value, minimum: int = 1):
-    if isinstance(value, bool) or not isinstance(value, int):
-        p.add(path, f"must be an integer >= {minimum}; got {value!r}")
-        return None
-    if value < minimum:
-        p.add(path, f"must be an integer >= {minimum}; got {value}")
-        return None
-    return value
+    return value if p.check(S.Field("int", S.REQUIRED, min=minimum), value, path) else None
 
 
 def _fraction(p: _Problems, path: str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        p.add(path, f"must be a number in [0, 1]; got {value!r}")
-        return None
-    return float(value)
+    return float(value) if p.check(S.fraction(), value, path) else None
 
 
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
@@ -101,24 +89,20 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
 
 def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network:
     p = _Problems(path)
-    p.items.extend(top_level_problems(data, TOP_KEYS))
-    name = data.get("name", Path(path).stem)
+    p.check(TOP, data, "")
+    name = data.get("name") or Path(path).stem
     shape = data.get("input_shape")
     if not isinstance(shape, list) or len(shape) not in (1, 3) or not all(
             isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         p.add("input_shape", f"must be a list of 1 or 3 positive integers ([features] or [channels, height, width]); got {shape!r}")
         shape = None
     dataset = data.get("dataset")
-    if dataset is not None and dataset not in DATASETS:
-        p.add("dataset", f"must be one of {', '.join(DATASETS)}; got {dataset!r}")
-    input_density = _fraction(p, "input_density", data.get("input_density", 1.0))
-    if "seed" in data:
-        _int(p, "seed", data["seed"], minimum=0)
+    input_density = float(data.get("input_density", 1.0)) if S.is_number(data.get("input_density", 1.0)) else None
     layers_raw = data.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
         p.add("layers", f"must be a non-empty list of layers; got {layers_raw!r}")
         p.raise_if_any()
-    independent = bool(data.get("independent", False))
+    independent = data.get("independent", False) is True
     p.raise_if_any()
 
     base_seed = int(data.get("seed", 0) if seed is None else seed)
@@ -262,21 +246,6 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
             return None
         return Layer(out_shape=(sum(s[0] for s in in_shapes),) + in_shape[1:], **common)
     return Layer(out_shape=in_shape, **common)  # relu, relu6, softmax
-
-
-def synthetic_weight(shape: tuple, density: float, rng: np.random.Generator) -> np.ndarray:
-    """He-normal weights pruned by magnitude to exactly round(density * size) nonzeros."""
-    fan_in = int(np.prod(shape[1:]))
-    w = rng.standard_normal(shape, dtype=np.float32)
-    w[w == 0] = np.finfo(np.float32).tiny  # float32 draws are exactly 0 about once in 7e6; 0 would mean pruned
-    w *= np.float32(np.sqrt(2.0 / max(fan_in, 1)))
-    keep = int(round(density * w.size))
-    if keep < w.size:
-        flat = w.reshape(-1)
-        # Indices of the (size - keep) smallest magnitudes; partition is O(n) where a sort is O(n log n).
-        drop = np.argpartition(np.abs(flat), w.size - keep - 1)[: w.size - keep] if keep else slice(None)
-        flat[drop] = 0.0
-    return w
 
 
 def _synthesize_weights(layers: list[Layer], raw: list, seed: int) -> None:

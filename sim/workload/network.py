@@ -57,6 +57,9 @@ class Layer:
     inputs: tuple[str, ...] = ()
     quant: Quant | None = None
     act_density: float | None = None  # stated input-activation density (synthetic inputs of independent layers)
+    # Structured N:M sparsity (n, m): at most n nonzeros in every m consecutive weights of a filter
+    # (SCALE-Sim v3's Sparsity column); None when the source states none.
+    sparsity: tuple[int, int] | None = None
 
     @property
     def is_weighted(self) -> bool:

@@ -6,7 +6,10 @@ then one row per layer::
     Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
     Conv1,      224,         224,         11,            11,           3,        96,         4,
 
-A ninth column gives a separate column stride (the eighth is then the row stride); blank lines
+A ninth column gives a separate column stride (the eighth is then the row stride), unless it reads
+``N:M``: that is SCALE-Sim v3's Sparsity column (at most N nonzero weights in every M consecutive
+weights of a filter), which prunes the layer's synthetic weights to that structure by magnitude
+and is kept as ``Layer.sparsity``. Blank lines
 are skipped and the trailing comma SCALE-Sim writes is optional here. A layer whose name
 contains "DP" is depthwise: SCALE-Sim runs it as one single-channel layer per input channel, sim
 as one conv2d with groups = channels and channels x num_filter outputs (the same MACs).
@@ -29,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .load import _Problems, synthetic_weight
+from ..schema import Problems as _Problems
+from .synthetic import synthetic_weight
 from .network import Layer, Network
 
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter",
@@ -67,7 +71,10 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0) 
     layers = []
     for i, spec in enumerate(specs):
         rng = np.random.default_rng([int(seed), i])
-        layers.append(_layer(spec, synthetic_weight(spec["weight_shape"], float(density), rng)))
+        weight = synthetic_weight(spec["weight_shape"], float(density), rng)
+        if spec["sparsity"] is not None:
+            weight = nm_prune(weight, *spec["sparsity"])
+        layers.append(_layer(spec, weight).replace(sparsity=spec["sparsity"]))
     if chained:
         for prev, layer in zip(layers, layers[1:]):
             layer.in_shape = prev.out_shape  # an fc after a 1x1 conv reads (C, 1, 1) as C features
@@ -113,6 +120,9 @@ def _fields(line: str) -> list[str]:
 def _parse_row(p: _Problems, line_no: int, fields: list[str]) -> dict | None:
     name = fields[0] or f"layer{line_no}"
     where = f"line {line_no} ({name})"
+    sparsity = None
+    if len(fields) in (9, 10) and ":" in fields[-1]:  # SCALE-Sim v3's Sparsity column, "N:M"
+        sparsity = _nm_ratio(p, where, fields.pop())
     if len(fields) not in (8, 9):
         p.add(where, f"expected 8 columns ({', '.join(COLUMNS)}) or 9 (with {' and '.join(STRIDE_COLUMNS)}); "
                      f"got {len(fields)}")
@@ -149,12 +159,35 @@ def _parse_row(p: _Problems, line_no: int, fields: list[str]) -> dict | None:
     eff_h, eff_w = (oh - 1) * sh + fh, (ow - 1) * sw + fw
     depthwise = "DP" in name  # SCALE-Sim's own marker for depthwise rows
     groups, out_c = (c, c * n) if depthwise else (1, n)
-    spec = dict(name=name, file_ifmap=(h, w), stride=sh, kernel=fh, groups=groups, in_shape=(c, eff_h, eff_w))
+    spec = dict(name=name, file_ifmap=(h, w), stride=sh, kernel=fh, groups=groups, in_shape=(c, eff_h, eff_w),
+                sparsity=sparsity)
     if eff_h == eff_w == 1 and fh == 1 and not depthwise:
         spec.update(kind="fc", weight_shape=(n, c), out_shape=(n,))
     else:
         spec.update(kind="conv2d", weight_shape=(out_c, c // groups, fh, fh), out_shape=(out_c, oh, ow))
     return spec
+
+
+def _nm_ratio(p, where: str, text: str) -> tuple[int, int] | None:
+    n, _, m = text.partition(":")
+    if not (n.strip().isdigit() and m.strip().isdigit()) or not 1 <= int(n) <= int(m):
+        p.add(f"{where}, column 'Sparsity'", f"must be N:M with 1 <= N <= M (e.g. 2:4); got {text!r}")
+        return None
+    return int(n), int(m)
+
+
+def nm_prune(weight: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Keep the ``n`` largest magnitudes of every ``m`` consecutive weights of each filter (the
+    filter's unrolled window; a last partial block keeps at most ``n``)."""
+    flat = weight.reshape(weight.shape[0], -1).copy()
+    k = flat.shape[1]
+    pad = (-k) % m
+    blocks = np.pad(flat, ((0, 0), (0, pad))).reshape(flat.shape[0], -1, m)
+    order = np.argsort(-np.abs(blocks), axis=2, kind="stable")
+    drop = np.zeros(blocks.shape, dtype=bool)
+    np.put_along_axis(drop, order[:, :, n:], True, axis=2)
+    blocks[drop] = 0.0
+    return blocks.reshape(flat.shape[0], -1)[:, :k].reshape(weight.shape).astype(weight.dtype)
 
 
 def _chains(a: dict, b: dict) -> bool:
