@@ -28,7 +28,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("lenet300", "lenet300-sonic", "lenet300-ticket", "lenet300-dc", "lenet5-digits")
-DESIGNS = ("systolic", "eie", "sonic", "crosslight")
+DESIGNS = ("systolic", "eie", "sonic", "crosslight", "eyeriss", "sparse_systolic")
 NOISES = ("shot_noise", "thermal_noise", "crosstalk", "thermal_drift", "dac_quantization", "adc_quantization")
 
 
