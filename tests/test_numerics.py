@@ -196,3 +196,12 @@ def test_codebook_design_reclusters_wider_models(rng):
     assert nx.relative_rms(held.weight, w) < 0.1
     small = layer.replace(weight=np.round(w).astype(np.float32))  # few distinct values: kept as is
     assert nx.with_codebook(small, 4) is small
+
+
+def test_designs_sharing_an_execution_do_not_share_unequal_numerics(lenet300):
+    """EIE (16-entry codebook) and Eyeriss (no codebook) have equal number formats; their
+    numerics passes must still differ."""
+    net, ex = lenet300
+    eie = sim.cost(sim.load_hardware(ROOT / "hwconfigs" / "eie.yaml"), ex).layers["output_error_rms"]
+    rs = sim.cost(sim.load_hardware(ROOT / "hwconfigs" / "eyeriss.yaml"), ex).layers["output_error_rms"]
+    assert rs[0] < eie[0]

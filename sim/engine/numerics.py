@@ -245,7 +245,8 @@ class DesignNumerics:
 
 def design_numerics(hw: HardwareConfig, ref: FloatReference) -> DesignNumerics:
     """Execute the reference's inputs at ``hw``'s numerics (cached per distinct numerics)."""
-    key = (hw.kind, hw.numerics, hw.photonic)
+    # everything the numerics pass reads of the design (two designs with equal keys compute alike)
+    key = (hw.numerics, hw.photonic, hw.pe_array.codebook_bits if hw.pe_array is not None else 0)
     if ref._by_design is None:
         ref._by_design = {}
     if key in ref._by_design:
