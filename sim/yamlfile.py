@@ -6,7 +6,25 @@ import os
 
 import yaml
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps
+    the last silently, so a typo'd copy of a block would override the real one unseen)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml(path: str | os.PathLike, what: str = "a YAML file") -> dict:
@@ -18,7 +36,7 @@ def read_yaml(path: str | os.PathLike, what: str = "a YAML file") -> dict:
         raise ConfigError(path, f"is not a file; expected {what}")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -28,11 +46,3 @@ def read_yaml(path: str | os.PathLike, what: str = "a YAML file") -> dict:
     if not isinstance(data, dict):
         raise ConfigError(path, f"top level must be a mapping of keys; got {type(data).__name__}")
     return data
-
-
-def top_level_problems(data: dict, allowed) -> list[str]:
-    """Problems with a file's top-level keys: unknown ones (with a did-you-mean) and a version other than 1."""
-    problems = [f"{key}: unknown key" + did_you_mean(str(key), allowed) for key in data if key not in allowed]
-    if data.get("version", 1) != 1:
-        problems.append(f"version: must be 1; got {data.get('version')!r}")
-    return problems

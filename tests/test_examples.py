@@ -21,6 +21,11 @@ GOLDEN = {  # (model, design): (cycles, energy_pj, accuracy) for batch 2, seed 0
     ("lenet5-digits", "crosslight"): (2778, 211814300.51929075, 0.9777158774373259),
     ("lenet5-digits", "eie"): (2434, 829702.0247715604, 0.9777158774373259),
     ("lenet5-digits", "systolic"): (4830, 24981884.642127037, 0.9777158774373259),
+    # the two kinds added through the dataflow registry (issue 11)
+    ("lenet300-sonic", "eyeriss"): (28189, 16783839.318830006, 0.9888579387186629),
+    ("lenet300-sonic", "sparse_systolic"): (4425, 6657260.178970766, 0.9888579387186629),
+    ("lenet5-digits", "eyeriss"): (11266, 6771928.10616, 0.9777158774373259),
+    ("lenet5-digits", "sparse_systolic"): (3648, 3609478.2338741673, 0.9777158774373259),
 }
 
 

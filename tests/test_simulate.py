@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine.pe import fill_drain_cycles, scalesim_compute_cycles
+from sim.engine.dataflows.systolic import fill_drain_cycles, scalesim_compute_cycles
 from sim.engine.simulate import simulate
 from sim.hardware import load_hardware
 from sim.run import cost, prepare

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import schema as S
 from ..errors import ConfigError
 from ..workload.network import Network
 from .layers_np import backward, check_trainable, forward, softmax_cross_entropy
@@ -49,47 +50,30 @@ class TrainConfig:
     target_val_loss: float = 0.0
 
 
-TRAIN_KEYS = {f for f in TrainConfig.__dataclass_fields__}
+_D = TrainConfig()
+TRAIN = S.Record(TrainConfig, {  # the ``train`` / ``retrain`` / ``finetune`` sections of a recipe
+    "optimizer": S.Field("choice", _D.optimizer, choices=OPTIMIZERS),
+    "lr": S.pos(doc="learning rate per mini-batch step", default=_D.lr), "momentum": S.nonneg(default=_D.momentum),
+    "weight_decay": S.nonneg(default=_D.weight_decay), "batch_size": S.posint(default=_D.batch_size),
+    "epochs": S.posint(default=_D.epochs), "eval_every": S.Field("int", _D.eval_every, min=0),
+    "restore_best": S.flag(_D.restore_best), "target_val_loss": S.nonneg("nats", default=_D.target_val_loss),
+})
+TRAIN_KEYS = set(TRAIN.fields)
 
 
 def train_config(data: dict | None, file: str, where: str = "train", base: TrainConfig | None = None) -> TrainConfig:
-    """TrainConfig from a recipe mapping, checked: every problem raises one ConfigError."""
-    from ..errors import did_you_mean
-
-    base = base or TrainConfig()
+    """TrainConfig from a recipe mapping, checked against ``TRAIN``: the keys given replace those of
+    ``base`` (default: TrainConfig's defaults); every problem raises one ConfigError."""
+    base = base or _D
     if data is None:
         return base
     if not isinstance(data, dict):
         raise ConfigError(file, f"{where}: must be a mapping of training settings; got {data!r}")
-    problems, values = [], {}
-    for key, value in data.items():
-        if key not in TRAIN_KEYS:
-            problems.append(f"{where}.{key}: unknown key" + did_you_mean(str(key), TRAIN_KEYS))
-            continue
-        default = getattr(base, key)
-        if key == "optimizer":
-            if value not in OPTIMIZERS:
-                problems.append(f"{where}.optimizer: must be one of {', '.join(OPTIMIZERS)}; got {value!r}")
-                continue
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                problems.append(f"{where}.{key}: must be true or false; got {value!r}")
-                continue
-        elif isinstance(default, int):
-            minimum = 0 if key == "eval_every" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                problems.append(f"{where}.{key}: must be an integer >= {minimum}; got {value!r}")
-                continue
-        else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-                    key == "lr" and value == 0):
-                problems.append(f"{where}.{key}: must be a number {'> 0' if key == 'lr' else '>= 0'}; got {value!r}")
-                continue
-            value = float(value)
-        values[key] = value
+    problems: list[str] = []
+    S.check(TRAIN, data, where, problems)
     if problems:
         raise ConfigError(file, problems)
-    return TrainConfig(**{**base.__dict__, **values})
+    return TrainConfig(**{**base.__dict__, **{k: S.build(TRAIN.fields[k], v) for k, v in data.items()}})
 
 
 @dataclass

@@ -14,7 +14,7 @@ def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = N
     ``source``, also ``model_source.txt`` naming the model file (see ``report_folder``)."""
     extra = {}
     if timeline_layer is not None:
-        from ..engine.timeline import timeline_writers  # the event model records busy intervals
+        from .timeline import timeline_writers  # the event model records busy intervals
         extra = timeline_writers(result, timeline_layer)
     if source is not None:
         extra = dict(extra, **{SOURCE_FILE: lambda p: Path(p).write_text(_source_id(source) + "\n", encoding="utf-8")})

@@ -29,13 +29,25 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml, top_level_problems
+from .. import schema as S
+from ..errors import did_you_mean
+from ..schema import Problems as _Problems
+from ..yamlfile import read_yaml
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
+from .synthetic import synthetic_weight
 
-TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
-            "independent", "accuracy", "layers", "notes", "meta", "outputs"}
+DATASETS = ("digits", "mnist")
+TOP = S.Record(dict, {
+    "version": S.choice(1, 1), "name": S.Field("str", None, doc="default: the file's stem"),
+    "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="per-sample shape; checked below"),
+    "dataset": S.Field("choice", None, choices=DATASETS), "input_density": S.fraction(1.0),
+    "weights": S.Field("str", None, doc=".npz file, relative to the model"), "seed": S.Field("int", 0, min=0),
+    "independent": S.flag(False, "each layer is its own benchmark on its own input"),
+    "accuracy": S.fraction(None), "layers": S.Field("any", None, doc="checked below"), "notes": S.Field("any", None),
+    "meta": S.Field("any", None), "outputs": S.Field("any", None, doc="graph outputs (layer names); checked below"),
+})
+TOP_KEYS = set(TOP.fields)
 COMMON_KEYS = {"name", "type", "inputs", "weight_density", "act_density", "quant", "notes"}
 KIND_KEYS = {
     "fc": {"out_features", "bias", "in_features", "per_token", "sparsity"},
@@ -55,38 +67,14 @@ for _kind, _op in OPS.items():
     if _kind not in KIND_KEYS:
         KIND_KEYS[_kind] = set(_op.attrs) | set(UNARY_ATTRS.get(_kind, {})) | CONST_KEYS.get(_kind, set())
 QUANT_KINDS = ("kmeans", "linear", "binary")
-DATASETS = ("digits", "mnist")
-
-
-class _Problems:
-    """Collects every problem of one file, then raises a single ConfigError."""
-
-    def __init__(self, file: str):
-        self.file, self.items = file, []
-
-    def add(self, path: str, msg: str) -> None:
-        self.items.append(f"{path}: {msg}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ConfigError(self.file, self.items)
 
 
 def _int(p: _Problems, path: str, value, minimum: int = 1):
-    if isinstance(value, bool) or not isinstance(value, int):
-        p.add(path, f"must be an integer >= {minimum}; got {value!r}")
-        return None
-    if value < minimum:
-        p.add(path, f"must be an integer >= {minimum}; got {value}")
-        return None
-    return value
+    return value if p.check(S.Field("int", S.REQUIRED, min=minimum), value, path) else None
 
 
 def _fraction(p: _Problems, path: str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        p.add(path, f"must be a number in [0, 1]; got {value!r}")
-        return None
-    return float(value)
+    return float(value) if p.check(S.fraction(), value, path) else None
 
 
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
@@ -111,8 +99,8 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
 
 def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network:
     p = _Problems(path)
-    p.items.extend(top_level_problems(data, TOP_KEYS))
-    name = data.get("name", Path(path).stem)
+    p.check(TOP, data, "")
+    name = data.get("name") or Path(path).stem
     shape = data.get("input_shape")
     if not isinstance(shape, list) or not shape or not all(
             isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
@@ -120,16 +108,12 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
                              f"[channels, height, width]); got {shape!r}")
         shape = None
     dataset = data.get("dataset")
-    if dataset is not None and dataset not in DATASETS:
-        p.add("dataset", f"must be one of {', '.join(DATASETS)}; got {dataset!r}")
-    input_density = _fraction(p, "input_density", data.get("input_density", 1.0))
-    if "seed" in data:
-        _int(p, "seed", data["seed"], minimum=0)
+    input_density = float(data.get("input_density", 1.0)) if S.is_number(data.get("input_density", 1.0)) else None
     layers_raw = data.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
         p.add("layers", f"must be a non-empty list of layers; got {layers_raw!r}")
         p.raise_if_any()
-    independent = bool(data.get("independent", False))
+    independent = data.get("independent", False) is True
     p.raise_if_any()
 
     base_seed = int(data.get("seed", 0) if seed is None else seed)
@@ -253,7 +237,7 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         out_shape = tuple(in_shape[:-1]) + (out,) if per_token else (out,)
         return Layer(out_shape=out_shape, weight=np.zeros((out, n_in), np.float32),
                      bias=np.zeros(out, np.float32) if spec.get("bias", True) else None,
-                     attrs=_sparsity(p, where, spec, {"per_token": True} if per_token else {}), **common)
+                     attrs={"per_token": True} if per_token else {}, sparsity=_sparsity(p, where, spec), **common)
     if kind == "conv2d":
         if len(in_shape) != 3:
             p.add(where, f"conv2d needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
@@ -279,7 +263,7 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g, k, k), np.float32),
                      bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None,
                      stride=s, padding=pad, groups=g, kernel_size=k, dilation=d,
-                     attrs=_sparsity(p, where, spec, {}), **common)
+                     sparsity=_sparsity(p, where, spec), **common)
     if kind in ("maxpool", "avgpool"):
         if len(in_shape) != 3:
             p.add(where, f"{kind} needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
@@ -349,19 +333,18 @@ def _window_layer(p: _Problems, where: str, kind: str, spec: dict, in_shape: tup
         return None
     return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g) + k, np.float32),
                  bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None, stride=s[0], padding=pads[0],
-                 groups=g, kernel_size=k[0], dilation=d[0], attrs=_sparsity(p, where, spec, attrs), **common)
+                 groups=g, kernel_size=k[0], dilation=d[0], attrs=attrs, sparsity=_sparsity(p, where, spec), **common)
 
 
-def _sparsity(p: _Problems, where: str, spec: dict, attrs: dict) -> dict:
-    """``sparsity: "N:M"`` (structured N:M, as SCALE-Sim v3's topology column): kept as metadata."""
-    if "sparsity" in spec:
-        from .ops import parse_n_m
-        nm = parse_n_m(spec["sparsity"])
-        if nm is None:
-            p.add(f"{where}.sparsity", f"must be 'N:M' with 1 <= N <= M; got {spec['sparsity']!r}")
-        else:
-            attrs = dict(attrs, sparsity=nm)
-    return attrs
+def _sparsity(p: _Problems, where: str, spec: dict) -> tuple[int, int] | None:
+    """``sparsity: "N:M"`` (structured N:M, as SCALE-Sim v3's topology column): ``Layer.sparsity``."""
+    if "sparsity" not in spec:
+        return None
+    from .ops import parse_n_m
+    nm = parse_n_m(spec["sparsity"])
+    if nm is None:
+        p.add(f"{where}.sparsity", f"must be 'N:M' with 1 <= N <= M; got {spec['sparsity']!r}")
+    return nm
 
 
 def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: list, common: dict,
@@ -415,21 +398,6 @@ def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: l
         p.add(where, str(exc))
         return None
     return Layer(out_shape=out, weight=weight, attrs=attrs, consts=consts, **common)
-
-
-def synthetic_weight(shape: tuple, density: float, rng: np.random.Generator) -> np.ndarray:
-    """He-normal weights pruned by magnitude to exactly round(density * size) nonzeros."""
-    fan_in = int(np.prod(shape[1:]))
-    w = rng.standard_normal(shape, dtype=np.float32)
-    w[w == 0] = np.finfo(np.float32).tiny  # float32 draws are exactly 0 about once in 7e6; 0 would mean pruned
-    w *= np.float32(np.sqrt(2.0 / max(fan_in, 1)))
-    keep = int(round(density * w.size))
-    if keep < w.size:
-        flat = w.reshape(-1)
-        # Indices of the (size - keep) smallest magnitudes; partition is O(n) where a sort is O(n log n).
-        drop = np.argpartition(np.abs(flat), w.size - keep - 1)[: w.size - keep] if keep else slice(None)
-        flat[drop] = 0.0
-    return w
 
 
 def _synthesize_weights(layers: list[Layer], raw: list, seed: int) -> None:
@@ -563,8 +531,8 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
                 spec.update(vocab=int(layer.consts["table"].shape[0]), embedding_dim=int(layer.consts["table"].shape[1]))
         if layer.kind == "fc" and layer.attrs.get("per_token"):
             spec["per_token"] = True
-        if "sparsity" in layer.attrs:
-            spec["sparsity"] = "{}:{}".format(*layer.attrs["sparsity"])
+        if layer.sparsity is not None:
+            spec["sparsity"] = "{}:{}".format(*layer.sparsity)
         if layer.act_density is not None:
             spec["act_density"] = float(layer.act_density)
         if layer.is_weighted and layer.quant is not None:

@@ -66,6 +66,9 @@ class Layer:
     act_density: float | None = None  # stated input-activation density (synthetic inputs of independent layers)
     attrs: dict = field(default_factory=dict)
     consts: dict = field(default_factory=dict)
+    # Structured N:M sparsity (n, m): at most n nonzeros in every m consecutive weights of a filter
+    # (SCALE-Sim v3's Sparsity column); None when the source states none.
+    sparsity: tuple[int, int] | None = None
 
     @property
     def is_weighted(self) -> bool:
