@@ -33,7 +33,7 @@ from .. import schema as S
 from ..errors import did_you_mean
 from ..schema import Problems as _Problems
 from ..yamlfile import read_yaml
-from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
+from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
 from .synthetic import synthetic_weight
 
@@ -142,15 +142,6 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
                    dataset=dataset, independent=independent,
                    accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None, source=path,
                    meta=meta, outputs=tuple(outputs))
-
-
-def input_vocab(layers: list[Layer]) -> int:
-    """Rows of the embedding table the network input indexes (its inputs are token ids), else 0."""
-    for i, lay in enumerate(layers):
-        reads_input = NETWORK_INPUT in lay.inputs or (i == 0 and not lay.inputs)
-        if reads_input and lay.kind == "gather" and "table" in lay.consts:
-            return int(np.shape(lay.consts["table"])[0])
-    return 0
 
 
 def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool,

@@ -243,3 +243,12 @@ def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: i
     if (out - 1) * stride >= size + padding:  # the last window would start in the end padding
         out -= 1
     return out
+
+
+def input_vocab(layers: list[Layer]) -> int:
+    """Rows of the embedding table the network input indexes (its inputs are token ids), else 0."""
+    for i, lay in enumerate(layers):
+        reads_input = NETWORK_INPUT in lay.inputs or (i == 0 and not lay.inputs)
+        if reads_input and lay.kind == "gather" and "table" in lay.consts:
+            return int(np.shape(lay.consts["table"])[0])
+    return 0

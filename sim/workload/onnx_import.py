@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .network import Layer, Network, Quant, conv_out_size
+from .network import Layer, Network, Quant, conv_out_size, input_vocab
 from .onnx_ops import OPS as BASE_OPS
 from .onnx_quant import OPS as QUANT_OPS
 
@@ -156,7 +156,6 @@ class _Builder:
             producers.append(out.layer)
         meta = {"onnx_input": self.input_name, "onnx_output": self.outputs[0] if len(self.outputs) == 1 else
                 list(self.outputs), "onnx_opset": int(self.opset), "onnx_producer": self.model.producer_name or ""}
-        from .load import input_vocab
         vocab = input_vocab(self.layers)
         if vocab:
             meta["vocab"] = vocab

@@ -117,11 +117,6 @@ def reshape_shape(shape, target) -> tuple[int, ...]:
     return tuple(t)
 
 
-def window_out(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int, ceil: bool) -> int:
-    from .network import conv_out_size
-    return conv_out_size(size, kernel, stride, begin, dilation, pad_end=end, ceil_mode=ceil)
-
-
 def infer_shape(kind: str, in_shapes: list, attrs: dict, consts: dict, weight=None) -> tuple[int, ...]:
     """Per-sample output shape of a layer of ``kind`` reading ``in_shapes``; ValueError says why
     the inputs do not fit. Covers every kind except conv2d / pools / fc (their loaders size them)."""
