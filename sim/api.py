@@ -21,6 +21,7 @@ import pandas as pd
 
 from .compression.pipeline import Compressed, run_compression
 from .compression.recipe import Recipe, load_recipe
+from .errors import ConfigError
 from .paths import resolve_path
 from .report.compare import ABLATION_COLUMNS, COMPARISON_COLUMNS, SWITCHES, ablation_variants, comparison_row
 from .report.html import html_table
@@ -168,6 +169,5 @@ def compress(recipe, data_dir=None, seed: int | None = None, log=None) -> Compre
             raise TypeError(f"recipe must be a Recipe or the path of a recipe YAML; got {type(recipe).__name__}")
         recipe = load_recipe(resolve_path(recipe))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        from .errors import ConfigError
         raise ConfigError("sim.compress", f"seed: must be an integer >= 0; got {seed!r}")
     return CompressionResult(run_compression(recipe, data_dir=data_dir, seed=seed, log=log or (lambda *_: None)))

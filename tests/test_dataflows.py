@@ -13,7 +13,8 @@ from sim.report.compare import device_of
 ROOT = Path(__file__).resolve().parents[1]
 DESIGNS = sorted(p.stem for p in (ROOT / "hwconfigs").glob("*.yaml"))
 KIND_OF = {"systolic": "Systolic", "eie": "EIE", "sonic": "Photonic", "crosslight": "Photonic",
-           "eyeriss": "RowStationary", "sparse_systolic": "SparseSystolic"}
+           "eyeriss": "RowStationary", "sparse_systolic": "SparseSystolic",
+           "crosslight-base": "Photonic", "crosslight-base-ted": "Photonic", "crosslight-opt": "Photonic"}
 
 
 @pytest.mark.parametrize("design", DESIGNS)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from ..errors import ConfigError
 from ..hardware.load import load_hardware
 from ..paths import resolve_path
-from ..report.files import print_summary, report_folder
+from ..report.files import print_summary, report_folder, write_run
 from ..run import run
 from ..workload.load import load_network
 from ..yamlfile import read_yaml
@@ -30,7 +31,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("check", help="validate hardware configs and models without running",
                        description="Load and validate files; print OK or every problem found.")
-    p.add_argument("files", nargs="+", help="hardware YAMLs (hwconfigs/) or models (models/, .onnx, .csv)")
+    p.add_argument("files", nargs="+", help="hardware YAMLs (hwconfigs/), SCALE-Sim .cfg files or models "
+                   "(models/, .onnx, .csv)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("import-config", help="convert a SCALE-Sim .cfg into the equivalent hwconfig YAML",
@@ -46,9 +48,8 @@ def cmd_run(args) -> int:
     net, inputs, batch = model_and_inputs(args)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
                  executor=args.executor, engine=args.engine)
-    # The default folder never silently takes another model file's report (two "main_graph" exports).
     out = args.out or report_folder(os.path.join("reports", f"{hw.name}-{net.name}"), net.source)
-    result.write(out, timeline_layer=args.timeline, source=None if args.out else net.source)
+    write_run(result, out, timeline_layer=args.timeline, source=None if args.out else net.source)
     if not args.quiet:
         print_summary(result, out)
     return 0
@@ -69,14 +70,12 @@ def cmd_check(args) -> int:
 
 
 def cmd_import_config(args) -> int:
-    from pathlib import Path
-
     from ..hardware.load import validate
     from ..hardware.scalesim_cfg import hardware_yaml_text, scalesim_hardware_dict
 
     data = scalesim_hardware_dict(resolve_path(args.cfg))
-    validate(data, args.cfg)
     out = args.out or os.path.join("hwconfigs", f"{data['name']}.yaml")
+    validate(data, args.cfg)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{out}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:

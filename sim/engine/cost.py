@@ -40,7 +40,6 @@ def estimate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     _, abits = kind.bits(hw)
     results = []
     fused = fused_flags(net)
-    n = len(net.layers)
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = net.reads_input(i)
         last = net.is_output(i)

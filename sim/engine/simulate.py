@@ -46,7 +46,6 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     resident = weights_on_chip(net, hw, storage)
     _, abits = kind.bits(hw)
     fused = fused_flags(net)
-    n = len(net.layers)
     results = []
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
         first = net.reads_input(i)

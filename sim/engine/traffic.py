@@ -101,7 +101,7 @@ def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
         return lw.effectual_macs
     if pe.skip_zero_weights:
         return lw.effectual_macs + lw.skipped_zero_act
-    return lw.macs - lw.padding_macs  # a dense array does not spend cycles on padding taps
+    return lw.macs - lw.padding_macs  # a dense array spends no cycles on padding taps
 
 
 def memory_cycles(hw: HardwareConfig, t: Traffic) -> int:

@@ -123,6 +123,14 @@ class TuningSpec:
     to_latency_ns: float
     to_power_mw_per_fsr: float
     to_hold_fsr_fraction: float  # mean fraction of an FSR each ring is thermally held at
+    # Thermo-optic holding model (hardware/ted.py): independent heaters, or TED collective tuning.
+    mode: str = "independent"  # independent | ted
+    fsr_nm: float = 18.0  # free spectral range (CrossLight §IV.C)
+    eo_range_nm: float = 0.0  # hybrid tuning: shift the EO tuner absorbs per ring before TO is needed
+    rings_per_bank: int = 15  # rings tuned together by TED (CrossLight: max 15 per bank)
+    ring_spacing_um: float = 5.0  # ring pitch in a bank (CrossLight: 5 um with TED)
+    crosstalk_decay_um: float = 0.0  # phase crosstalk ratio exp(-d/decay); 0 = no coupling
+    to_hold: str = "continuous"  # continuous: heaters draw holding power all run (physics); boot: paper accounting
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The figure of one run (``sim.run(...).plot()``): per layer, cycles beside the roofline bound and
-energy split by component, in report/style.py's look (SI units, legends outside, short ticks)."""
+energy split by component (report/style.py's look)."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,15 +15,16 @@ def run_figure(result):
     layers = result.layers
     names = layers["layer"].astype(str).tolist()
     s = result.summary.iloc[0]
-    fig, axes = style.figure(1, 2, size=(max(10.0, 0.45 * len(names) + 8.0), 4.8))
+    width = max(4.5, 0.28 * len(names) + 2.5)
+    fig, axes = style.figure(1, 2, size=(2 * width + 2.0, 4.8))
     ax_c, ax_e = axes[0]
     x = style.categories(ax_c, names)
     cycles = layers["cycles"].to_numpy(float)
-    ax_c.bar(x, cycles, color=style.COLORS[0], label="simulated")
-    ax_c.plot(x, layers["bound_cycles"].to_numpy(float), "_", ms=14, mew=2, color="black", label="roofline bound")
+    ax_c.bar(x, np.where(cycles > 0, cycles, np.nan), color="tab:blue", label="simulated")
+    ax_c.plot(x, layers["bound_cycles"].to_numpy(float), "_", ms=12, mew=2, color="black", linestyle="none",
+              label="roofline bound")
     style.set_quantity(ax_c, "y", "cycles", cycles)
     ax_c.set_title("cycles per layer")
-    style.legend_right(ax_c)
     energy = result.energy.pivot_table(index="layer", columns="component", values="energy_pj", aggfunc="sum",
                                        fill_value=0.0).reindex(names, fill_value=0.0)
     order = energy.sum().sort_values(ascending=False).index.tolist()
@@ -32,16 +33,16 @@ def run_figure(result):
     bottom = np.zeros(len(names))
     for i, comp in enumerate(top):
         vals = energy[comp].to_numpy(float)
-        ax_e.bar(x, vals, bottom=bottom, label=comp, color=style.COLORS[i % len(style.COLORS)])
+        ax_e.bar(x, vals, bottom=bottom, label=comp, color=style.COLORS[i % 10])
         bottom += vals
     if rest:
-        vals = energy[rest].sum(axis=1).to_numpy(float)
-        ax_e.bar(x, vals, bottom=bottom, label="other", color="0.7")
-        bottom += vals
-    style.set_quantity(ax_e, "y", "energy_pj", bottom, log=False)  # stacked bars need a linear axis
+        ax_e.bar(x, energy[rest].sum(axis=1).to_numpy(float), bottom=bottom, label="other", color="0.7")
+        bottom += energy[rest].sum(axis=1).to_numpy(float)
+    style.set_quantity(ax_e, "y", "energy_pj", bottom, log=False)  # stacked: a log axis would distort shares
     ax_e.set_title("energy per layer by component")
-    style.legend_right(ax_e)
     for ax in (ax_c, ax_e):
         ax.set_xlabel("layer")
-    style.title(fig, style.model_name(s["model"], result.net.source), s["hwconfig"], f"batch {int(s['batch'])}")
+        ax.grid(True, axis="y", alpha=0.3)
+        style.legend_right(ax, fontsize="small")
+    style.title(fig, style.model_name(s["model"], result.net.source), [s["hwconfig"]], f"batch {int(s['batch'])}")
     return style.finish(fig)

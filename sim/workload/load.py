@@ -40,12 +40,13 @@ from .synthetic import synthetic_weight
 DATASETS = ("digits", "mnist")
 TOP = S.Record(dict, {
     "version": S.choice(1, 1), "name": S.Field("str", None, doc="default: the file's stem"),
-    "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="per-sample shape; checked below"),
+    "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="[features] or [C, H, W]; checked below"),
     "dataset": S.Field("choice", None, choices=DATASETS), "input_density": S.fraction(1.0),
     "weights": S.Field("str", None, doc=".npz file, relative to the model"), "seed": S.Field("int", 0, min=0),
     "independent": S.flag(False, "each layer is its own benchmark on its own input"),
     "accuracy": S.fraction(None), "layers": S.Field("any", None, doc="checked below"), "notes": S.Field("any", None),
-    "meta": S.Field("any", None), "outputs": S.Field("any", None, doc="graph outputs (layer names); checked below"),
+    "meta": S.Field("any", None),
+    "outputs": S.Field("any", None, doc="names of the graph's output layers (default: the last layer); checked below"),
 })
 TOP_KEYS = set(TOP.fields)
 COMMON_KEYS = {"name", "type", "inputs", "weight_density", "act_density", "quant", "notes"}
@@ -228,7 +229,7 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         out_shape = tuple(in_shape[:-1]) + (out,) if per_token else (out,)
         return Layer(out_shape=out_shape, weight=np.zeros((out, n_in), np.float32),
                      bias=np.zeros(out, np.float32) if spec.get("bias", True) else None,
-                     attrs={"per_token": True} if per_token else {}, sparsity=_sparsity(p, where, spec), **common)
+                     attrs=_sparsity(p, where, spec, {"per_token": True} if per_token else {}), **common)
     if kind == "conv2d":
         if len(in_shape) != 3:
             p.add(where, f"conv2d needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
@@ -254,7 +255,7 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g, k, k), np.float32),
                      bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None,
                      stride=s, padding=pad, groups=g, kernel_size=k, dilation=d,
-                     sparsity=_sparsity(p, where, spec), **common)
+                     attrs=_sparsity(p, where, spec, {}), **common)
     if kind in ("maxpool", "avgpool"):
         if len(in_shape) != 3:
             p.add(where, f"{kind} needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
@@ -324,18 +325,19 @@ def _window_layer(p: _Problems, where: str, kind: str, spec: dict, in_shape: tup
         return None
     return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g) + k, np.float32),
                  bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None, stride=s[0], padding=pads[0],
-                 groups=g, kernel_size=k[0], dilation=d[0], attrs=attrs, sparsity=_sparsity(p, where, spec), **common)
+                 groups=g, kernel_size=k[0], dilation=d[0], attrs=_sparsity(p, where, spec, attrs), **common)
 
 
-def _sparsity(p: _Problems, where: str, spec: dict) -> tuple[int, int] | None:
-    """``sparsity: "N:M"`` (structured N:M, as SCALE-Sim v3's topology column): ``Layer.sparsity``."""
-    if "sparsity" not in spec:
-        return None
-    from .ops import parse_n_m
-    nm = parse_n_m(spec["sparsity"])
-    if nm is None:
-        p.add(f"{where}.sparsity", f"must be 'N:M' with 1 <= N <= M; got {spec['sparsity']!r}")
-    return nm
+def _sparsity(p: _Problems, where: str, spec: dict, attrs: dict) -> dict:
+    """``sparsity: "N:M"`` (structured N:M, as SCALE-Sim v3's topology column): kept as metadata."""
+    if "sparsity" in spec:
+        from .ops import parse_n_m
+        nm = parse_n_m(spec["sparsity"])
+        if nm is None:
+            p.add(f"{where}.sparsity", f"must be 'N:M' with 1 <= N <= M; got {spec['sparsity']!r}")
+        else:
+            attrs = dict(attrs, sparsity=nm)
+    return attrs
 
 
 def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: list, common: dict,
@@ -522,8 +524,8 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
                 spec.update(vocab=int(layer.consts["table"].shape[0]), embedding_dim=int(layer.consts["table"].shape[1]))
         if layer.kind == "fc" and layer.attrs.get("per_token"):
             spec["per_token"] = True
-        if layer.sparsity is not None:
-            spec["sparsity"] = "{}:{}".format(*layer.sparsity)
+        if "sparsity" in layer.attrs:
+            spec["sparsity"] = "{}:{}".format(*layer.attrs["sparsity"])
         if layer.act_density is not None:
             spec["act_density"] = float(layer.act_density)
         if layer.is_weighted and layer.quant is not None:

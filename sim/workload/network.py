@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ops import NETWORK_INPUT, OPS, WEIGHTED_KINDS
+from .ops import NETWORK_INPUT, OPS, WEIGHTED_KINDS, conv_out_size  # noqa: F401 (re-exported)
 
 POOL_KINDS = ("maxpool", "avgpool")
 LAYER_KINDS = tuple(OPS)
@@ -66,13 +66,17 @@ class Layer:
     act_density: float | None = None  # stated input-activation density (synthetic inputs of independent layers)
     attrs: dict = field(default_factory=dict)
     consts: dict = field(default_factory=dict)
-    # Structured N:M sparsity (n, m): at most n nonzeros in every m consecutive weights of a filter
-    # (SCALE-Sim v3's Sparsity column); None when the source states none.
-    sparsity: tuple[int, int] | None = None
 
     @property
     def is_weighted(self) -> bool:
         return self.kind in WEIGHTED_KINDS
+
+    @property
+    def sparsity(self) -> tuple[int, int] | None:
+        """Structured N:M sparsity (n, m): at most n nonzeros in every m consecutive weights of a
+        filter (SCALE-Sim v3's Sparsity column, a model's ``sparsity: "N:M"``); None when unstated."""
+        nm = self.attrs.get("sparsity")
+        return (int(nm[0]), int(nm[1])) if nm else None
 
     @property
     def category(self) -> str:
@@ -226,23 +230,6 @@ class Network:
                                       bias=None if lay.bias is None else lay.bias.copy(), quant=q,
                                       attrs=dict(lay.attrs), consts={k: np.array(v) for k, v in lay.consts.items()}))
         return self.replace(layers=layers, meta=dict(self.meta))
-
-
-def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
-                  pad_end: int | None = None, ceil_mode: bool = False) -> int:
-    """Output length of a convolution or pooling window along one axis.
-
-    ``padding`` pads the start (and the end unless ``pad_end`` is given). ``ceil_mode`` keeps a
-    last partial window if it starts inside the input or the start padding (ONNX / PyTorch rule)."""
-    end = padding if pad_end is None else pad_end
-    span = dilation * (kernel - 1) + 1
-    total = size + padding + end - span
-    if not ceil_mode:
-        return total // stride + 1
-    out = -(-total // stride) + 1
-    if (out - 1) * stride >= size + padding:  # the last window would start in the end padding
-        out -= 1
-    return out
 
 
 def input_vocab(layers: list[Layer]) -> int:

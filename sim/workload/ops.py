@@ -117,6 +117,10 @@ def reshape_shape(shape, target) -> tuple[int, ...]:
     return tuple(t)
 
 
+def window_out(size: int, kernel: int, stride: int, dilation: int, begin: int, end: int, ceil: bool) -> int:
+    return conv_out_size(size, kernel, stride, begin, dilation, pad_end=end, ceil_mode=ceil)
+
+
 def infer_shape(kind: str, in_shapes: list, attrs: dict, consts: dict, weight=None) -> tuple[int, ...]:
     """Per-sample output shape of a layer of ``kind`` reading ``in_shapes``; ValueError says why
     the inputs do not fit. Covers every kind except conv2d / pools / fc (their loaders size them)."""
@@ -196,3 +200,20 @@ def parse_n_m(value) -> tuple[int, int] | None:
         return None
     n, m = int(parts[0]), int(parts[1])
     return (n, m) if 1 <= n <= m else None
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                  pad_end: int | None = None, ceil_mode: bool = False) -> int:
+    """Output length of a convolution or pooling window along one axis.
+
+    ``padding`` pads the start (and the end unless ``pad_end`` is given). ``ceil_mode`` keeps a
+    last partial window if it starts inside the input or the start padding (ONNX / PyTorch rule)."""
+    end = padding if pad_end is None else pad_end
+    span = dilation * (kernel - 1) + 1
+    total = size + padding + end - span
+    if not ceil_mode:
+        return total // stride + 1
+    out = -(-total // stride) + 1
+    if (out - 1) * stride >= size + padding:  # the last window would start in the end padding
+        out -= 1
+    return out

@@ -6,7 +6,7 @@ after a header line:
 - convolution: ``Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,
   Num Filter, Strides`` and optional further columns, named by the header: ``Stride width`` (the
   nine-column form SCALE-Sim writes), v3's ``Sparsity`` (``N:M`` structured sparsity, kept on the
-  layer as ``Layer.sparsity = (N, M)`` and imposed on its synthetic weights by magnitude) and ``Batch Size``
+  layer as ``attrs["sparsity"] = (N, M)`` and imposed on its synthetic weights) and ``Batch Size``
   (noted and ignored: sim's batch is a run option). Unnamed extra columns are ignored, as SCALE-Sim
   ignores them, unless their value reads as ``N:M``.
 - GEMM: ``Layer, M, N, K`` (+ ``Sparsity``): an fc layer applied to M tokens of K features with N
@@ -38,9 +38,9 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..schema import Problems as _Problems
+from .synthetic import synthetic_weight
 from .network import Layer, Network
 from .ops import parse_n_m
-from .synthetic import synthetic_weight
 
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter",
            "Strides")
@@ -102,17 +102,21 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0, 
 
 
 def nm_prune(weight: np.ndarray, n: int, m: int) -> np.ndarray:
-    """Keep the ``n`` largest magnitudes of every ``m`` consecutive weights of each filter (the
-    filter's unrolled window; a last partial block keeps at most ``n``)."""
-    flat = weight.reshape(weight.shape[0], -1).copy()
-    k = flat.shape[1]
-    pad = (-k) % m
-    blocks = np.pad(flat, ((0, 0), (0, pad))).reshape(flat.shape[0], -1, m)
+    """Keep the ``n`` largest magnitudes of every ``m`` consecutive weights of each output's fan-in."""
+    if n >= m:
+        return weight
+    flat = weight.reshape(weight.shape[0], -1)
+    fan = flat.shape[1]
+    padded = np.zeros((flat.shape[0], -(-fan // m) * m), dtype=weight.dtype)
+    padded[:, :fan] = flat
+    blocks = padded.reshape(flat.shape[0], -1, m)
     order = np.argsort(-np.abs(blocks), axis=2, kind="stable")
-    drop = np.zeros(blocks.shape, dtype=bool)
-    np.put_along_axis(drop, order[:, :, n:], True, axis=2)
-    blocks[drop] = 0.0
-    return blocks.reshape(flat.shape[0], -1)[:, :k].reshape(weight.shape).astype(weight.dtype)
+    drop = np.take_along_axis(np.ones_like(blocks, dtype=bool), order, axis=2)
+    drop[:, :, :n] = False  # sorted positions 0..n-1 are kept
+    mask = np.empty_like(drop)
+    np.put_along_axis(mask, order, drop, axis=2)
+    blocks[mask] = 0
+    return blocks.reshape(flat.shape[0], -1)[:, :fan].reshape(weight.shape).copy()
 
 
 def _unique_names(specs: list[dict]) -> list[str]:
@@ -145,7 +149,7 @@ def _extra_columns(header: list[str], gemm: bool) -> dict[int, str]:
     for i, h in enumerate(header[first:], start=first):
         low = h.lower()
         meaning[i] = ("sparsity" if "sparsity" in low else "batch" if "batch" in low else
-                      "stride_w" if not gemm and i == 8 and ("stride" in low or not low) else "ignored")
+                      "stride_w" if "stride" in low and not gemm and i == 8 else "ignored")
     return meaning
 
 
@@ -205,7 +209,7 @@ def _extras(p: _Problems, where: str, fields: list[str], extra: dict[int, str], 
                 p.add(f"{where}, column 'Sparsity'", f"must be N:M with 1 <= N <= M; got {text!r}")
             else:
                 out["sparsity"] = nm
-        elif meaning == "stride_w" and text:  # v2's nine-column form (an unnamed ninth column too)
+        elif meaning == "stride_w":
             v = _positive(p, where, ["Stride width"], [text])
             if v:
                 out["stride_w"] = v["Stride width"]
@@ -275,11 +279,7 @@ def _chains(a: dict, b: dict) -> bool:
 
 
 def _layer(spec: dict, weight: np.ndarray) -> Layer:
-    return _plain_layer(spec, weight).replace(sparsity=spec.get("sparsity"))
-
-
-def _plain_layer(spec: dict, weight: np.ndarray) -> Layer:
-    attrs = {}
+    attrs = {"sparsity": spec["sparsity"]} if spec.get("sparsity") else {}
     if spec["kind"] == "fc":
         if spec.get("per_token"):
             attrs["per_token"] = True

@@ -20,6 +20,7 @@ from ...hardware import spec as S
 from ...hardware.photonics import laser_power_mw
 from ...hardware.schema import REQUIRED, Field, Record, flag, nonneg, pos, posint
 from ...hardware.spec import HardwareConfig
+from ...hardware.ted import hold_power_mw_per_ring
 from ..photonic import calibration, group_for, photonic_layer_work, time_based_counts
 from ..result import LayerResult
 from ..tiles import LayerIO, LayerSchedule, Tile, buffers_of, coalesce, nbytes, split, streamed_weights
@@ -43,6 +44,14 @@ PHOTONIC = Record(S.PhotonicSpec, {
         "eo_latency_ns": pos("ns"), "eo_power_uw_per_nm": nonneg("uW/nm"), "eo_shift_nm": nonneg("nm"),
         "to_latency_ns": pos("ns"), "to_power_mw_per_fsr": nonneg("mW/FSR"),
         "to_hold_fsr_fraction": Field("number", REQUIRED, min=0, max=1),
+        "mode": Field("choice", "independent", choices=("independent", "ted"),
+                      doc="TO holding: independent heaters or TED collective tuning (hardware/ted.py)"),
+        "fsr_nm": pos("nm", default=18.0), "eo_range_nm": nonneg("nm", default=0.0),
+        "rings_per_bank": posint(default=15), "ring_spacing_um": pos("um", default=5.0),
+        "crosstalk_decay_um": nonneg("um", default=0.0),
+        "to_hold": Field("choice", "continuous", choices=("continuous", "boot"),
+                         doc="continuous: TO holding power charged x time (physics); boot: TO charged once at "
+                             "boot calibration only (the papers' accounting)"),
     }),
     "optics": Record(S.OpticsSpec, {
         "propagation_db_per_cm": nonneg("dB/cm"), "waveguide_length_cm": nonneg("cm"),
@@ -143,8 +152,9 @@ class Photonic(Dataflow):
         e[("mrr", "eo_tune")] = t.eo_power_uw_per_nm * t.eo_shift_nm * t.eo_latency_ns * 1e-3
         e[("input_mrr", "eo_tune")] = e[("mrr", "eo_tune")]  # activation-imprinting ring (mrr input mode)
         # TO: one calibration event per ring, and holding power per ring per cycle.
-        e[("mrr", "to_calibrate")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * t.to_latency_ns
-        e[("mrr", "to_hold_ring_cycles")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * cycle_ns
+        hold_mw = hold_power_mw_per_ring(t)  # independent or TED (hardware/ted.py)
+        e[("mrr", "to_calibrate")] = hold_mw * t.to_latency_ns
+        e[("mrr", "to_hold_ring_cycles")] = hold_mw * cycle_ns if t.to_hold == "continuous" else 0.0
         e[("laser", "on_cycles")] = laser_power_mw(hw) * cycle_ns
         return e
 

@@ -97,7 +97,7 @@ class RowStationary(Dataflow):
         pe = hw.pe_array
         peak = pe.count * pe.macs_per_pe_per_cycle
         m = memory_cycles(hw, t)
-        real = lw.macs - lw.padding_macs  # the array spends no MAC slot on padding taps
+        real = lw.macs - lw.padding_macs  # padding taps are not computed
         compute = ceil_div(real, peak)
         lr = LayerResult(layer.name, layer.kind, cycles=max(work.cycles, m), bound_cycles=max(compute, m),
                          compute_cycles=compute, memory_cycles=m, macs_performed=real, peak_macs_per_cycle=peak,
@@ -203,7 +203,7 @@ def rs_work(layer, lw, hw: HardwareConfig, kind: RowStationary) -> RSWork:
     jobs = N * G * M * C * strips * folds
     rounds = ceil_div(jobs, par)
     cycles = rounds * ceil_div(S * F, pe.macs_per_pe_per_cycle)
-    macs = lw.macs - lw.padding_macs
+    macs = lw.macs - lw.padding_macs  # padding taps are not computed
     active = macs - lw.skipped_zero_act if spec.data_gating else macs
     w_in = (F - 1) * U + S
     ifmap_fills = N * G * C * ceil_div(M, p) * R * E * w_in  # elements into ifmap scratchpads
