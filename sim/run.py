@@ -71,10 +71,11 @@ class Result:
     hw: HardwareConfig
     net: Network
 
-    def write(self, folder: str | os.PathLike, timeline_layer: str | None = None):
+    def write(self, folder: str | os.PathLike, timeline_layer: str | None = None, source: str | None = None):
         """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
-        ``folder``, all or nothing; with ``timeline_layer`` also timeline.csv and timeline.png."""
-        return write_run(self, folder, timeline_layer=timeline_layer)
+        ``folder``, all or nothing; with ``timeline_layer`` also timeline.csv and timeline.png;
+        with ``source``, model_source.txt naming the model file (``report.files.report_folder``)."""
+        return write_run(self, folder, timeline_layer=timeline_layer, source=source)
 
     def plot(self):
         """A matplotlib Figure: cycles (with the roofline bound) and energy by component, per layer."""
