@@ -175,3 +175,24 @@ def test_vit_runs_on_every_design(design, vit):
     assert (r.layers["cycles"] >= r.layers["bound_cycles"]).all()
     mm = r.layers[r.layers["type"] == "matmul"]
     assert len(mm) == 2 and (mm["compute_cycles"] > 0).all() and (mm["energy_pj"] > 0).all()
+
+
+def lstm_net():
+    spec = {"version": 1, "name": "rnn", "input_shape": [5, 6], "seed": 0,
+            "layers": [{"name": "lstm", "type": "lstm", "hidden_size": 4}]}
+    return network_from_dict(spec, "rnn.yaml")
+
+
+def test_recurrent_steps_run_in_sequence_on_a_systolic_array():
+    # LSTM, 5 steps, hidden 4: weight [W | R] is (16 gates x 10); per step a GEMM of 2 samples:
+    # ws on 4 x 4: Sr = K = 10 -> 3 folds, Sc = 16 -> 4 folds, T = 2: 12 x (2R + C + T - 2) = 144 per step.
+    hw = sim.load_hardware(ROOT / "hwconfigs" / "systolic.yaml", {**FAST_DRAM, "pe_array.rows": 4, "pe_array.cols": 4})
+    r = sim.run(hw, lstm_net(), batch=2, seed=0)
+    assert layer(r, "lstm")["compute_cycles"] == 5 * 144
+    assert r.layers["macs"].tolist() == [2 * 5 * 160]
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_recurrent_cells_map_on_every_design(design):
+    r = sim.run(sim.load_hardware(ROOT / "hwconfigs" / f"{design}.yaml"), lstm_net(), batch=2, seed=0)
+    assert (r.layers["cycles"] >= r.layers["bound_cycles"]).all() and (r.layers["compute_cycles"] > 0).all()

@@ -192,6 +192,17 @@ def gemm_shape(layer: Layer, batch: int) -> tuple[int, int, int, int]:
     return layer.groups, n_pix, icg * kh * kw, oc // layer.groups
 
 
+def step_gemm(layer: Layer, batch: int) -> tuple[int, int, int, int]:
+    """``gemm_shape`` with a recurrent cell's time steps as sequential groups: one GEMM of
+    (samples) x (inputs + hidden) by (gates x hidden) per step, the same weights every step (each
+    step waits for the previous hidden state, so steps cannot share a fold)."""
+    groups, n_pix, k, m = gemm_shape(layer, batch)
+    if layer.category != "recurrent":
+        return groups, n_pix, k, m
+    steps = layer.tokens
+    return steps, n_pix // steps, k, m
+
+
 def slices(total: int, size: int) -> list[int]:
     return [min(size, total - s) for s in range(0, total, size)]
 

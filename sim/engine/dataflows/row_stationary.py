@@ -215,7 +215,9 @@ def rs_work(layer, lw, hw: HardwareConfig, kind: RowStationary) -> RSWork:
     q = max(1, min(C, entries(isp, abits) // S))
     p = max(1, min(M, entries(psp, accbits), entries(fsp, wbits) // (q * S)))
     jobs = N * G * M * C * strips * folds
-    rounds = ceil_div(jobs, par)
+    # A recurrent cell's time steps run in sequence (step t + 1 needs h_t): rounds per step.
+    steps = layer.tokens if layer.category == "recurrent" else 1
+    rounds = steps * ceil_div(jobs // steps, par)
     cycles = rounds * ceil_div(S * F, pe.macs_per_pe_per_cycle)
     macs = lw.macs - lw.padding_macs  # padding taps are not computed
     active = macs - lw.skipped_zero_act if spec.data_gating else macs

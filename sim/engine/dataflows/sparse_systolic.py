@@ -26,7 +26,7 @@ import numpy as np
 from ...hardware.schema import Field, Record, posint
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
-from ..tiles import gemm_shape
+from ..tiles import gemm_shape, step_gemm
 from ..traffic import electronic_layer
 from .base import Dataflow
 from .systolic import map_act_matmul_systolic, map_systolic
@@ -76,7 +76,7 @@ class SparseSystolic(Dataflow):
         return stored * (wbits + meta_bits)
 
     def _gemm(self, layer, lw, hw):
-        groups, n_pix, k, m = gemm_shape(layer, lw.batch)
+        groups, n_pix, k, m = step_gemm(layer, lw.batch)
         n, blk = nm_ratio(layer, self.spec(hw))
         return groups, n_pix, compressed_rows(k, n, blk), m
 

@@ -39,7 +39,7 @@ import numpy as np
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
 from ..tiles import (LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
-                     slices, split, streamed_weights)
+                     slices, split, step_gemm, streamed_weights)
 from ..traffic import performed_macs
 from .base import Dataflow
 
@@ -83,7 +83,7 @@ class Systolic(Dataflow):
     aliases = ("ws", "is")
 
     def map_weighted(self, layer, lw, hw, io, floor):
-        return map_systolic(layer, lw, hw, io, floor, self.bits(hw))
+        return map_systolic(layer, lw, hw, io, floor, self.bits(hw), gemm=step_gemm(layer, lw.batch))
 
     def map_act_matmul(self, layer, lw, hw, io, floor):
         return map_act_matmul_systolic(layer, lw, hw, io, floor, hw.pe_array.dataflow)
