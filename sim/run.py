@@ -13,6 +13,7 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .engine.execute import execute as kernel_execute
+from .engine.modes import MODES, check_fits, choose_mode, shapes_profile
 from .engine.profile import WorkProfile
 from .engine.reference import execute_reference
 from .engine.result import RunResult
@@ -46,13 +47,21 @@ def as_hardware(hardware) -> HardwareConfig:
     raise TypeError(f"hardware must be a HardwareConfig or the path of a hardware YAML; got {type(hardware).__name__}")
 
 
-def as_network(model, seed: int | None = None) -> Network:
+def as_network(model, seed: int | None = None, execute: str = "full", batch: int = 1) -> Network:
     """A loaded ``Network`` as is; a path (model YAML, .onnx, SCALE-Sim .csv) is loaded, with
-    ``seed`` as the seed of any synthetic weights."""
+    ``seed`` as the seed of any synthetic weights. A SCALE-Sim topology path is loaded from shapes
+    only unless ``execute="full"`` (dense synthetic weights then, after a memory check)."""
     if isinstance(model, Network):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return load_network(resolve_path(model), seed=seed)
+        path = resolve_path(model)
+        if str(path).lower().endswith(".csv"):
+            from .workload.topology import load_topology
+            shapes = load_topology(path, seed=0 if seed is None else seed, shapes_only=True)
+            if execute != "full":
+                return shapes
+            check_fits(shapes, batch, "full")  # before any weight is drawn
+        return load_network(path, seed=seed)
     raise TypeError(f"model must be a Network or the path of a model file; got {type(model).__name__}")
 
 
@@ -69,6 +78,8 @@ class Result:
     outputs: object
     hw: HardwareConfig
     net: Network
+    mode: str = "full"  # execution mode of the profile (sim.engine.modes)
+    mode_reason: str = ""
 
     def write(self, folder: str | os.PathLike, timeline_layer: str | None = None):
         """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
@@ -124,6 +135,9 @@ def execute(net: Network, inputs, executor: str = "auto"):
     return kernel_execute(net, inputs)
 
 
+_execute_values = execute  # ``prepare``'s ``execute`` argument names the mode
+
+
 def simulate(hw: HardwareConfig, net: Network, profile: WorkProfile, engine: str = "auto") -> RunResult:
     """Turn work into cycles and counts: the SimPy event model ("event", also "auto") or the
     first-fidelity analytical estimate ("analytical")."""
@@ -142,32 +156,41 @@ class Execution:
     outputs: object
     profile: WorkProfile
     accuracy: float | None
+    mode: str = "full"  # execution mode (sim.engine.modes): full or shapes
+    mode_reason: str = ""
 
 
 def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
-            executor: str = "auto") -> Execution:
+            executor: str = "auto", execute: str = "auto") -> Execution:
     """Execute ``model`` (a Network or a model file) on real (or seeded synthetic) inputs.
 
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
+    execute: "full" (every output), "shapes" (no values: work from shapes and stated densities,
+    no outputs, no accuracy) or "auto" (see ``sim.engine.modes.choose_mode``); a mode whose
+    memory estimate exceeds the budget is a ConfigError naming the mode that would fit.
     """
     check_choice("prepare", "executor", executor, EXECUTORS)
+    check_choice("prepare", "execute", execute, MODES)
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ConfigError("sim.prepare", f"batch: must be an integer >= 1; got {batch!r}")
-    net = as_network(model, seed)
+    net = as_network(model, seed, execute, int(batch))
+    mode, reason = choose_mode(net, int(batch), execute)
+    if mode == "shapes":
+        return Execution(net, None, shapes_profile(net, int(batch)), None, mode, reason)
     accuracy = None
     if inputs is None:
         data = real_inputs(net, data_dir)
         if data is not None:
             x_all, y_all = data
-            logits, _ = execute(net, x_all, executor)
+            logits, _ = _execute_values(net, x_all, executor)
             accuracy = float(np.mean(np.argmax(logits, axis=1) == y_all))
             reps = -(-batch // len(x_all))
             inputs = np.concatenate([x_all] * reps)[:batch]
         else:
             inputs = synthetic_inputs(net, batch, seed)
-    outputs, profile = execute(net, inputs, executor)
-    return Execution(net, outputs, profile, accuracy)
+    outputs, profile = _execute_values(net, inputs, executor)
+    return Execution(net, outputs, profile, accuracy, mode, reason)
 
 
 def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
@@ -177,7 +200,8 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_rows(result, hw)
     layers = layer_rows(result, ex.profile, energy)
-    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net)
+    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net,
+                  ex.mode, ex.mode_reason)
 
 
 def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
@@ -194,7 +218,7 @@ def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.Da
 
 
 def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
-        executor: str = "auto", engine: str = "auto") -> Result:
+        executor: str = "auto", engine: str = "auto", execute: str = "auto") -> Result:
     """Execute ``model`` on real (or seeded synthetic) inputs and cost it on ``hardware``.
 
     hardware: a HardwareConfig or a hardware YAML path; model: a Network or a model file (model
@@ -204,4 +228,4 @@ def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=No
     check_choice("run", "engine", engine, ENGINES)
     check_choice("run", "executor", executor, EXECUTORS)
     hw = as_hardware(hardware)
-    return cost(hw, prepare(model, batch, seed, inputs, data_dir, executor), engine)
+    return cost(hw, prepare(model, batch, seed, inputs, data_dir, executor, execute), engine)

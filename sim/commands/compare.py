@@ -31,7 +31,8 @@ def cmd_compare(args) -> int:
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net, inputs, batch = model_and_inputs(args)
     result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                     executor=args.executor, engine=args.engine, ablation=args.ablation)
+                     executor=args.executor, engine=args.engine, ablation=args.ablation,
+                     execute=args.execute)
     out = args.out or os.path.join("reports", f"compare-{net.name}")
     result.write(out)
     if not args.quiet:

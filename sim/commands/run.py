@@ -47,7 +47,9 @@ def cmd_run(args) -> int:
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net, inputs, batch = model_and_inputs(args)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                 executor=args.executor, engine=args.engine)
+                 executor=args.executor, engine=args.engine, execute=args.execute)
+    if not args.quiet:
+        print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
     out = args.out or report_folder(os.path.join("reports", f"{hw.name}-{net.name}"), net.source)
     write_run(result, out, timeline_layer=args.timeline, source=None if args.out else net.source)
     if not args.quiet:
