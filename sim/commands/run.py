@@ -8,8 +8,6 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..hardware.load import load_hardware
 from ..paths import resolve_path
-from ..report.files import print_summary, report_folder, write_run
-from ..run import run
 from ..workload.load import load_network
 from ..yamlfile import read_yaml
 from .common import add_run_options, model_and_inputs
@@ -44,6 +42,9 @@ def register(sub) -> None:
 
 
 def cmd_run(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..report.files import print_summary, report_folder, write_run
+    from ..run import run
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net, inputs, batch = model_and_inputs(args)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
@@ -58,6 +59,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     bad = 0
     for f in args.files:
         try:
@@ -72,6 +74,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_import_config(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     from ..hardware.load import validate
     from ..hardware.scalesim_cfg import hardware_yaml_text, scalesim_hardware_dict
 
