@@ -13,6 +13,12 @@ from ..yamlfile import read_yaml
 from .common import add_run_options, model_and_inputs
 
 
+def run(*args, **kwargs):
+    """``sim.run.run``, imported on first call: ``--help`` and ``check`` must not import numba or pandas."""
+    from ..run import run as run_model
+    return run_model(*args, **kwargs)
+
+
 def register(sub) -> None:
     p = sub.add_parser("run", help="run one model on one hardware config and write reports",
                        description="Run a model on a hardware config; write summary.csv, layers.csv and energy.csv "
@@ -44,7 +50,6 @@ def register(sub) -> None:
 def cmd_run(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     from ..report.files import print_summary, report_folder, write_run
-    from ..run import run
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net, inputs, batch = model_and_inputs(args)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
