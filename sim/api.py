@@ -98,18 +98,19 @@ class Comparison:
 
 
 def compare(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None, executor: str = "auto",
-            engine: str = "auto", ablation: bool = False) -> Comparison:
+            engine: str = "auto", ablation: bool = False, execute: str = "auto") -> Comparison:
     """Execute ``model`` once and cost it on every design of ``hardware``.
 
     hardware: a list of HardwareConfigs or hardware YAML paths; model: a Network or a model file
     (``seed`` seeds synthetic weights and inputs). ablation: also switch each photonic design's
-    sparsity techniques off in turn (SONIC's ablation)."""
+    sparsity techniques off in turn (SONIC's ablation). execute: the execution mode (``sim.prepare``)."""
     check_choice("compare", "engine", engine, ENGINES)
     check_choice("compare", "executor", executor, EXECUTORS)
     if isinstance(hardware, (str, os.PathLike)) or not hasattr(hardware, "__iter__"):
         hardware = [hardware]
     hws = [as_hardware(h) for h in hardware]
-    ex = prepare(model, batch=batch, seed=seed, inputs=inputs, data_dir=data_dir, executor=executor)
+    ex = prepare(model, batch=batch, seed=seed, inputs=inputs, data_dir=data_dir, executor=executor,
+                 execute=execute)
     table = comparison_table(hws, ex, engine)
     abl = ablation_table(hws, ex, engine) if ablation else None
     return Comparison(table, abl, ex.net.name, ex)

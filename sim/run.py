@@ -13,6 +13,7 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .engine.execute import execute as kernel_execute
+from .engine.modes import MODES, check_fits, choose_mode, shapes_profile
 from .engine.numerics import FloatReference, design_numerics, traced
 from .engine.profile import WorkProfile
 from .engine.reference import execute_reference
@@ -47,13 +48,21 @@ def as_hardware(hardware) -> HardwareConfig:
     raise TypeError(f"hardware must be a HardwareConfig or the path of a hardware YAML; got {type(hardware).__name__}")
 
 
-def as_network(model, seed: int | None = None) -> Network:
+def as_network(model, seed: int | None = None, execute: str = "full", batch: int = 1) -> Network:
     """A loaded ``Network`` as is; a path (model YAML, .onnx, SCALE-Sim .csv) is loaded, with
-    ``seed`` as the seed of any synthetic weights."""
+    ``seed`` as the seed of any synthetic weights. A SCALE-Sim topology path is loaded from shapes
+    only unless ``execute="full"`` (dense synthetic weights then, after a memory check)."""
     if isinstance(model, Network):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return load_network(resolve_path(model), seed=seed)
+        path = resolve_path(model)
+        if str(path).lower().endswith(".csv"):
+            from .workload.topology import load_topology
+            shapes = load_topology(path, seed=0 if seed is None else seed, shapes_only=True)
+            if execute != "full":
+                return shapes
+            check_fits(shapes, batch, "full")  # before any weight is drawn
+        return load_network(path, seed=seed)
     raise TypeError(f"model must be a Network or the path of a model file; got {type(model).__name__}")
 
 
@@ -70,6 +79,8 @@ class Result:
     outputs: object
     hw: HardwareConfig
     net: Network
+    mode: str = "full"  # execution mode of the profile (sim.engine.modes)
+    mode_reason: str = ""
 
     def write(self, folder: str | os.PathLike, timeline_layer: str | None = None, source: str | None = None):
         """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
@@ -126,6 +137,9 @@ def execute(net: Network, inputs, executor: str = "auto"):
     return kernel_execute(net, inputs)
 
 
+_execute_values = execute  # ``prepare``'s ``execute`` argument names the mode
+
+
 def simulate(hw: HardwareConfig, net: Network, profile: WorkProfile, engine: str = "auto") -> RunResult:
     """Turn work into cycles and counts: the SimPy event model ("event", also "auto") or the
     first-fidelity analytical estimate ("analytical")."""
@@ -145,19 +159,28 @@ class Execution:
     profile: WorkProfile
     accuracy: float | None  # the float model's (the network as given)
     reference: FloatReference | None = None  # per-layer float outputs each design is compared with
+    mode: str = "full"  # execution mode (sim.engine.modes): full or shapes
+    mode_reason: str = ""
 
 
 def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
-            executor: str = "auto") -> Execution:
+            executor: str = "auto", execute: str = "auto") -> Execution:
     """Execute ``model`` (a Network or a model file) on real (or seeded synthetic) inputs.
 
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
+    execute: "full" (every output), "shapes" (no values: work from shapes and stated densities,
+    no outputs, no accuracy) or "auto" (see ``sim.engine.modes.choose_mode``); a mode whose
+    memory estimate exceeds the budget is a ConfigError naming the mode that would fit.
     """
     check_choice("prepare", "executor", executor, EXECUTORS)
+    check_choice("prepare", "execute", execute, MODES)
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ConfigError("sim.prepare", f"batch: must be an integer >= 1; got {batch!r}")
-    net = as_network(model, seed)
+    net = as_network(model, seed, execute, int(batch))
+    mode, reason = choose_mode(net, int(batch), execute)
+    if mode == "shapes":
+        return Execution(net, None, shapes_profile(net, int(batch)), None, mode=mode, mode_reason=reason)
     accuracy = None
     reference = None
     if inputs is None:
@@ -176,8 +199,8 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
         outputs, profile, layer_outputs = traced(net, inputs, executor)
         reference = FloatReference(net, inputs, None, layer_outputs, inputs, executor)
     else:
-        outputs, profile = execute(net, inputs, executor)
-    return Execution(net, outputs, profile, accuracy, reference)
+        outputs, profile = _execute_values(net, inputs, executor)
+    return Execution(net, outputs, profile, accuracy, reference, mode, reason)
 
 
 def _calibration_inputs(net: Network, data_dir):
@@ -194,7 +217,8 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_rows(result, hw)
     layers = layer_rows(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
-    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net)
+    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net,
+                  ex.mode, ex.mode_reason)
 
 
 def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
@@ -222,7 +246,7 @@ def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.Da
 
 
 def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
-        executor: str = "auto", engine: str = "auto") -> Result:
+        executor: str = "auto", engine: str = "auto", execute: str = "auto") -> Result:
     """Execute ``model`` on real (or seeded synthetic) inputs and cost it on ``hardware``.
 
     hardware: a HardwareConfig or a hardware YAML path; model: a Network or a model file (model
@@ -232,4 +256,4 @@ def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=No
     check_choice("run", "engine", engine, ENGINES)
     check_choice("run", "executor", executor, EXECUTORS)
     hw = as_hardware(hardware)
-    return cost(hw, prepare(model, batch, seed, inputs, data_dir, executor), engine)
+    return cost(hw, prepare(model, batch, seed, inputs, data_dir, executor, execute), engine)

@@ -52,6 +52,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", dest="data_dir", help="folder with MNIST IDX files for models whose dataset is mnist")
     p.add_argument("--executor", choices=("auto", "kernels", "reference"), default="auto",
                    help="numba kernels or the numpy reference executor (default auto: kernels)")
+    p.add_argument("--execute", choices=("auto", "full", "shapes"), default="auto",
+                   help="full: every output executed on real weights; shapes: no values, work from shapes and "
+                        "stated densities (no accuracy); auto (default): shapes for SCALE-Sim topologies without "
+                        "--density, else full when its memory estimate fits (SIM_MEMORY_LIMIT_MB or 80%% of "
+                        "available memory), else shapes")
     p.add_argument("--engine", choices=("auto", "event", "analytical"), default="auto",
                    help="SimPy event model or first-fidelity analytical cost (default auto: event model)")
 
@@ -62,7 +67,18 @@ def load_model_for(args):
     shape = parse_shape(args.input_shape) if getattr(args, "input_shape", None) else None
     if args.density is not None and not 0.0 <= args.density <= 1.0:
         raise ConfigError("--density", f"must be in [0, 1]; got {args.density}")
-    return load_network(path, seed=args.seed if args.model else None, density=args.density, input_shape=shape)
+    seed = args.seed if args.model else None
+    mode = getattr(args, "execute", "full")
+    if path.lower().endswith(".csv") and (mode == "shapes" or mode == "full" or args.density is None):
+        from ..engine.modes import check_fits
+        from ..workload.topology import load_topology
+        net = load_topology(path, seed=seed or 0, shapes_only=True)  # shapes only: no weight drawn yet
+        net.meta["weight_density"] = 1.0 if args.density is None else float(args.density)
+        if mode == "shapes" or (mode == "auto" and args.density is None):
+            return net
+        if mode == "full":
+            check_fits(net, args.batch, "full")  # stop before drawing weights that would not fit
+    return load_network(path, seed=seed, density=args.density, input_shape=shape)
 
 
 def load_inputs(args, net):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-import pandas as pd
 
-from ..api import SUMMARY_VIEW, compare
 from ..hardware.load import load_hardware
 from ..paths import resolve_path
 from .common import add_run_options, model_and_inputs
@@ -28,10 +26,13 @@ def register(sub) -> None:
 
 
 def cmd_compare(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..api import compare
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net, inputs, batch = model_and_inputs(args)
     result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                     executor=args.executor, engine=args.engine, ablation=args.ablation)
+                     executor=args.executor, engine=args.engine, ablation=args.ablation,
+                     execute=args.execute)
     out = args.out or os.path.join("reports", f"compare-{net.name}")
     result.write(out)
     if not args.quiet:
@@ -40,6 +41,9 @@ def cmd_compare(args) -> int:
 
 
 def print_comparison(table: pd.DataFrame, abl: pd.DataFrame | None, out) -> None:
+    import pandas as pd
+
+    from ..api import SUMMARY_VIEW
     cols = SUMMARY_VIEW
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
         print(table[cols].to_string(index=False))

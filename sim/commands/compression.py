@@ -6,15 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from ..api import compress
-from ..compression.models_io import load_architecture, set_top_keys
-from ..compression.pipeline import SplitData
-from ..compression.recipe import load_recipe
-from ..compression.train import OPTIMIZERS, TrainConfig, init_weights, train
+from ..compression.train import OPTIMIZERS, TrainConfig
 from ..errors import ConfigError
 from ..paths import resolve_path
-from ..workload.data import load_dataset
-from ..workload.load import save_network, weight_arrays, write_npz
 from .common import at_least
 
 
@@ -62,6 +56,11 @@ def _positive(name: str, value, minimum=1) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..compression.models_io import load_architecture, set_top_keys
+    from ..compression.pipeline import SplitData
+    from ..workload.data import load_dataset
+    from ..workload.load import save_network, weight_arrays, write_npz
+    from ..compression.train import init_weights, train
     _positive("--epochs", args.epochs)
     _positive("--batch-size", args.batch_size)
     _positive("--seed", args.seed, 0)
@@ -91,6 +90,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
+    from ..api import compress
+    from ..compression.recipe import load_recipe
     if args.seed is not None:
         at_least("--seed", args.seed, 0)
     recipe = load_recipe(resolve_path(args.recipe))

@@ -8,11 +8,15 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..hardware.load import load_hardware
 from ..paths import resolve_path
-from ..report.files import print_summary, report_folder, write_run
-from ..run import run
 from ..workload.load import load_network
 from ..yamlfile import read_yaml
 from .common import add_run_options, model_and_inputs
+
+
+def run(*args, **kwargs):
+    """``sim.run.run``, imported on first call: ``--help`` and ``check`` must not import numba or pandas."""
+    from ..run import run as run_model
+    return run_model(*args, **kwargs)
 
 
 def register(sub) -> None:
@@ -44,10 +48,14 @@ def register(sub) -> None:
 
 
 def cmd_run(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..report.files import print_summary, report_folder, write_run
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net, inputs, batch = model_and_inputs(args)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                 executor=args.executor, engine=args.engine)
+                 executor=args.executor, engine=args.engine, execute=args.execute)
+    if not args.quiet:
+        print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
     out = args.out or report_folder(os.path.join("reports", f"{hw.name}-{net.name}"), net.source)
     write_run(result, out, timeline_layer=args.timeline, source=None if args.out else net.source)
     if not args.quiet:
@@ -56,6 +64,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     bad = 0
     for f in args.files:
         try:
@@ -70,6 +79,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_import_config(args) -> int:
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     from ..hardware.load import validate
     from ..hardware.scalesim_cfg import hardware_yaml_text, scalesim_hardware_dict
 

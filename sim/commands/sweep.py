@@ -6,8 +6,6 @@ import sys
 import time
 
 from ..paths import resolve_path
-from ..sweep.api import sweep
-from ..sweep.spec import load_spec
 from .common import at_least
 
 
@@ -37,6 +35,8 @@ def register(sub) -> None:
 
 
 def cmd_sweep(args) -> int:
+    from ..sweep.api import sweep
+    from ..sweep.spec import load_spec
     at_least("--workers", args.workers)
     at_least("--limit", args.limit, 0)
     t0 = time.perf_counter()

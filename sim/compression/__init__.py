@@ -4,13 +4,21 @@ Stages take a Network and return a new one (weights dense float32 with exact zer
 positions; ``Layer.quant`` holds k-means or linear encodings). ``run_recipe`` chains them from a
 recipe YAML (``python -m sim compress RECIPE``).
 """
-from .encode import huffman_decode, huffman_encode, relative_index_decode, relative_index_encode
-from .lottery import LotteryConfig, run_lottery
-from .prune import apply_masks, layer_rates, magnitude_masks, random_masks
-from .quantize import kmeans_quantize, linear_quantize, quantize_network
-from .storage import network_storage, storage_table, weight_sharing_rate
-from .structured import structured_prune
-from .train import TrainConfig, evaluate, init_weights, train
+# Lazy attributes (PEP 562): importing one stage (e.g. ``compression.train`` for the CLI's defaults)
+# must not import numba through every other stage.
+_EXPORTS = {'huffman_decode': 'encode', 'huffman_encode': 'encode', 'relative_index_decode': 'encode', 'relative_index_encode': 'encode', 'LotteryConfig': 'lottery', 'run_lottery': 'lottery', 'apply_masks': 'prune', 'layer_rates': 'prune', 'magnitude_masks': 'prune', 'random_masks': 'prune', 'kmeans_quantize': 'quantize', 'linear_quantize': 'quantize', 'quantize_network': 'quantize', 'network_storage': 'storage', 'storage_table': 'storage', 'weight_sharing_rate': 'storage', 'structured_prune': 'structured', 'TrainConfig': 'train', 'evaluate': 'train', 'init_weights': 'train', 'train': 'train'}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["LotteryConfig", "TrainConfig", "apply_masks", "evaluate", "huffman_decode", "huffman_encode",
            "init_weights", "kmeans_quantize", "layer_rates", "linear_quantize", "magnitude_masks",

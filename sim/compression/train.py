@@ -25,10 +25,7 @@ import numpy as np
 
 from .. import schema as S
 from ..errors import ConfigError
-from ..kernels import dense
 from ..workload.network import Network
-from .layers_np import backward, check_trainable, forward
-from .numerics import cluster_sums, softmax_cross_entropy, standard_normal
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -101,6 +98,7 @@ def init_weights(net: Network, seed: int) -> Network:
     rng = np.random.default_rng(seed)
     for layer in out.weighted_layers:
         fan_in = int(np.prod(layer.weight.shape[1:]))
+        from .numerics import standard_normal  # lazy: numerics imports numba
         layer.weight = (standard_normal(rng, layer.weight.shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
         if layer.bias is not None:
             layer.bias = np.zeros_like(layer.bias)
@@ -140,6 +138,8 @@ def _params(net: Network) -> dict:
 def evaluate(net: Network, x: np.ndarray, y: np.ndarray, params: dict | None = None,
              batch_size: int = 2000) -> tuple[float, float]:
     """(mean cross-entropy in nats, accuracy in [0, 1]) of ``net`` on ``x`` shaped for its input."""
+    from .layers_np import forward  # lazy: layers_np and numerics import numba (kernels)
+    from .numerics import softmax_cross_entropy
     params = _params(net) if params is None else params
     total_loss, correct = 0.0, 0
     for start in range(0, len(y), batch_size):
@@ -163,6 +163,7 @@ class _Optimizer:
         self.v: dict = {}
 
     def step(self, params: dict, grads: dict) -> None:
+        from ..kernels import dense
         cfg = self.cfg
         self.t += 1
         self.b1_t *= 0.9
@@ -208,6 +209,8 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     bias correction restarting). Iterations in the result (early stop, history, snapshots) count
     from 0 on that absolute scale.
     """
+    from .layers_np import backward, check_trainable, forward
+    from .numerics import softmax_cross_entropy
     check_trainable(net)
     x_train, y_train, x_val, y_val = data
     masks = {k: v.astype(np.float32) for k, v in (masks or {}).items()}
@@ -298,6 +301,8 @@ def _shape_grads(grads: dict, params: dict, masks: dict, shared: dict, weight_de
             codebook, codes = shared[name]
             keep = masks[name].astype(bool) if name in masks else np.ones(g.shape, bool)
             # Deep Compression Eq. 3: a centroid's gradient is the sum of its weights' gradients.
+            from .numerics import cluster_sums
+
             sums, _ = cluster_sums(codes[keep], g[keep], len(codebook))
             grads[(name, "codebook")] = sums.astype(np.float32)
             del grads[(name, "weight")]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..hardware.spec import HardwareConfig
-from ..kernels.relindex import csc_relative_entries
 from ..workload.network import Layer, Network
 from ..workload.ops import BINARY
 from .buffers import buffer_capacity_bytes
@@ -35,6 +34,8 @@ def relative_index_entries(weight: np.ndarray, index_bits: int) -> int:
     """Stored entries of the column-wise relative-index format: nonzeros plus filler zeros
     inserted whenever a run of zeros is longer than the index can encode (2**bits - 1)."""
     w = np.ascontiguousarray(weight.reshape(weight.shape[0], -1))
+    from ..kernels.relindex import csc_relative_entries  # lazy: numba is not needed to load a hwconfig
+
     return int(csc_relative_entries(w, int(index_bits)))
 
 

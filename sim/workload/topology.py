@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..schema import Problems as _Problems
-from .synthetic import synthetic_weight
+from .synthetic import COMPRESSED_ABOVE_ELEMENTS, compressed_nm_weight, dense_from, synthetic_weight
 from .network import Layer, Network
 from .ops import parse_n_m
 
@@ -84,9 +84,13 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0, 
             layers.append(_layer(spec, np.broadcast_to(np.float32(1.0), spec["weight_shape"])))
             continue
         rng = np.random.default_rng([int(seed), i])
-        weight = synthetic_weight(spec["weight_shape"], float(density), rng)
-        if spec.get("sparsity"):
-            weight = nm_prune(weight, *spec["sparsity"])
+        if spec.get("sparsity") and int(np.prod(spec["weight_shape"])) > COMPRESSED_ABOVE_ELEMENTS:
+            n, m = spec["sparsity"]  # large N:M layer: drawn per group in compressed form
+            weight = dense_from(spec["weight_shape"], *compressed_nm_weight(spec["weight_shape"], n, m, rng, density))
+        else:
+            weight = synthetic_weight(spec["weight_shape"], float(density), rng)
+            if spec.get("sparsity"):
+                weight = nm_prune(weight, *spec["sparsity"])
         layers.append(_layer(spec, weight))
     if chained:
         for prev, layer in zip(layers, layers[1:]):

@@ -22,7 +22,6 @@ import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
-from ..pe import eie_column_work, queue_finish_cycles
 from ..profile import LayerWork
 from ..result import LayerResult
 from ..tiles import LayerIO, LayerSchedule, Tile, act_gemm, buffers_of, nbytes, split, streamed_weights
@@ -191,6 +190,7 @@ def map_eie(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits
     out_per_sample = split(out_total, np.ones(b))
     if layer.map_kind != "fc":
         return _map_eie_conv(layer, lw, hw, io, floor, real, nnz, out_per_sample, bits)
+    from ..pe import eie_column_work, queue_finish_cycles  # lazy: numba kernels, not needed to load a hwconfig
     weight = layer.weight.reshape(layer.weight.shape[0], -1)
     in_f = weight.shape[1]
     block = act_block(hw)

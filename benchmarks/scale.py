@@ -1,0 +1,136 @@
+"""Big models in bounded time and memory: one table of wall time, CPU seconds, peak RSS and the
+execution mode sim chose, per case; with SCALE-Sim's CPU time on ResNet-18 and GPT-2 as a ratio
+when a side venv has ``scalesim`` (``/work/venv-scalesim`` or ``--scalesim-python``).
+
+    python benchmarks/scale.py                  # every case
+    python benchmarks/scale.py --only lenet resnet18-csv --timeout 300
+
+Each case is one fresh ``python -m sim run`` process (so start-up, imports and warm numba caches
+count, as a user sees them), measured with ``os.wait4``: CPU = user + system seconds of that
+process, peak RSS = its ``ru_maxrss``. A case that passes ``--timeout`` is killed and reported as such.
+The topologies in benchmarks/topologies/ are SCALE-Sim v3's (scalesim-project/scale-sim-v3, data).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPO = ROOT / "benchmarks" / "topologies"
+SYSTOLIC_32 = ["hwconfigs/systolic.yaml", "--set", "pe_array.rows=32", "--set", "pe_array.cols=32",
+               "--set", "pe_array.dataflow=os"]
+
+# name -> (sim run arguments, SCALE-Sim topology and input type or None)
+CASES = {
+    "lenet": (["hwconfigs/sonic.yaml"], None),
+    "vgg16-b1": (["hwconfigs/systolic.yaml", "--model", "models/vgg16.yaml"], None),
+    "vgg16-b8": (["hwconfigs/systolic.yaml", "--model", "models/vgg16.yaml", "--batch", "8"], None),
+    "resnet18-b1": (["hwconfigs/systolic.yaml", "--model", "models/resnet18.yaml"], None),
+    "resnet18-b8": (["hwconfigs/systolic.yaml", "--model", "models/resnet18.yaml", "--batch", "8"], None),
+    "resnet18-csv": (SYSTOLIC_32 + ["--model", str(TOPO / "Resnet18.csv")], (TOPO / "Resnet18.csv", "conv")),
+    "gpt2-csv": (SYSTOLIC_32 + ["--model", str(TOPO / "gpt2.csv")], (TOPO / "gpt2.csv", "gemm")),
+    "llama3b-csv": (["hwconfigs/systolic.yaml", "--model", str(TOPO / "llama3b.csv")], None),
+    "vit-l-csv": (["hwconfigs/systolic.yaml", "--model", str(TOPO / "vit_l.csv")], None),
+}
+
+SCALESIM_CFG = """[general]
+run_name = bench_32x32_os
+
+[architecture_presets]
+ArrayHeight:    32
+ArrayWidth:     32
+IfmapSramSzkB:   64
+FilterSramSzkB:  64
+OfmapSramSzkB:   64
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 10
+Dataflow : os
+MemoryBanks:   1
+
+[sparsity]
+SparsitySupport : false
+
+[run_presets]
+InterfaceBandwidth: CALC
+UseRamulatorTrace: False
+"""
+
+
+def measure(cmd: list[str], timeout_s: float, env=None) -> dict:
+    """Wall s, CPU s and peak RSS (MB) of one child process; stderr kept for the mode line."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        status, usage = None, None
+        while status is None:
+            pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                status, usage = st, ru
+                break
+            if time.perf_counter() - start > timeout_s:
+                proc.kill()
+                _, st, ru = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                status, usage = "timeout", ru
+                break
+            time.sleep(0.05)
+        err.seek(0)
+        text = err.read()
+    mode = re.search(r"^execute: (\w+)", text, re.M)
+    ok = status != "timeout" and os.waitstatus_to_exitcode(status) == 0
+    return {"wall_s": time.perf_counter() - start, "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": usage.ru_maxrss / 1024, "mode": mode.group(1) if mode else "-",
+            "status": "ok" if ok else ("timeout" if status == "timeout" else f"exit {os.waitstatus_to_exitcode(status)}"),
+            "stderr": text}
+
+
+def scalesim_cpu(python: str, topology: Path, kind: str, timeout_s: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "bench.cfg"
+        cfg.write_text(SCALESIM_CFG)
+        return measure([python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topology), "-p", tmp,
+                        "-i", kind], timeout_s)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="+", choices=list(CASES), help="run only these cases")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case (default 600)")
+    ap.add_argument("--scalesim-python", default="/work/venv-scalesim/bin/python",
+                    help="python of a venv with scalesim installed (skipped if absent)")
+    ap.add_argument("--no-scalesim", action="store_true", help="do not run SCALE-Sim")
+    args = ap.parse_args(argv)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    have_scalesim = not args.no_scalesim and shutil.which(args.scalesim_python) is not None
+    rows = []
+    with tempfile.TemporaryDirectory() as out:
+        for name in args.only or CASES:
+            sim_args, peer = CASES[name]
+            m = measure([sys.executable, "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)],
+                        args.timeout, env)
+            ratio = ""
+            if peer and have_scalesim:
+                s = scalesim_cpu(args.scalesim_python, *peer, args.timeout)
+                ratio = f"{s['cpu_s']:.1f} s ({s['cpu_s'] / max(m['cpu_s'], 1e-9):.0f}x)" if s["status"] == "ok" \
+                    else s["status"]
+            rows.append((name, m, ratio))
+            print(f"{name}: {m['status']} {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    print(f"| case | wall s | CPU s | peak RSS MB | mode | status | SCALE-Sim CPU s (ratio) |")
+    print("|---|---:|---:|---:|---|---|---|")
+    for name, m, ratio in rows:
+        print(f"| {name} | {m['wall_s']:.1f} | {m['cpu_s']:.1f} | {m['peak_rss_mb']:.0f} | {m['mode']} | "
+              f"{m['status']} | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""Execution modes: how much of a network is really executed, and what that costs in memory.
+
+- ``full``: every output computed by the kernels (``execute.execute``); the default when it fits.
+- ``shapes``: no values at all. Each layer's work comes from its shape and the stated densities
+  through the statistical model below (as Sparseloop does); outputs and accuracy do not exist.
+- ``auto``: ``shapes`` for SCALE-Sim topologies given without a weight density (dense layers,
+  dense synthetic inputs: the model is then exact for the MAC counters), else ``full`` when its
+  memory estimate fits the budget, else ``shapes``; ``choose_mode`` says which and why.
+
+Statistical model of ``shapes`` (uniform random sparsity)
+---------------------------------------------------------
+Weights are nonzero independently with the layer's stated density ``d_w`` (N:M layers: ``n/m``
+per group; block-structured layers the same per block, so expectations are unchanged), input
+activations with ``d_a``. Of a layer's ``macs`` dense taps, ``padding_macs`` (exact, from the
+geometry) meet padding; of the ``real`` rest, ``real * d_w`` meet a stored weight and
+``real * d_w * d_a`` are effectual. Each output is nonzero unless all of its ``fan_in`` taps are
+ineffectual: ``P(y != 0) = 1 - (1 - d_w d_a)^fan_in``; a ReLU keeps half of the nonzeros
+(zero-mean pre-activations), other elementwise ops keep the density, max/avg pooling over ``k``
+cells gives ``1 - (1 - d)^k``. Effectual work is spread evenly over output units (no imbalance:
+that is measured only by executing). Dataflow counters follow the kernels' formats in
+expectation: fc CSR reads each stored weight once per call and once per sample vector as
+activation reads; conv reads ``nnz`` weights per sample and ``nnz x OH x OW`` activations.
+
+Memory estimate
+---------------
+``estimate_memory`` bounds a mode's peak resident bytes before anything large is allocated:
+a fixed interpreter + library baseline, float32 dense weights plus the kernels' converted copy
+(values and int64 indices of every stored weight, i.e. 12 bytes per nonzero), and the largest
+set of activations alive at once (a layer's inputs and output, batch included, float32, twice
+for the kernel's padded / converted input). ``shapes`` needs only the baseline and the profile.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..workload.network import Layer, Network
+from .profile import LayerWork, WorkProfile
+
+MODES = ("auto", "full", "shapes")
+BASELINE_BYTES = 400 * 2**20  # python + numpy + numba + pandas + simpy + the jitted kernels
+_RELU_KEEPS = 0.5
+
+
+def memory_budget_bytes() -> int:
+    """Bytes a run may use: ``SIM_MEMORY_LIMIT_MB`` if set, else 80% of MemAvailable (Linux), else 8 GiB."""
+    env = os.environ.get("SIM_MEMORY_LIMIT_MB")
+    if env:
+        try:
+            return int(float(env) * 2**20)
+        except ValueError:
+            raise ConfigError("SIM_MEMORY_LIMIT_MB", f"must be a number of MiB; got {env!r}") from None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(0.8 * int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    return 8 * 2**30
+
+
+def _elems(shape) -> int:
+    return int(np.prod(shape)) if shape else 1
+
+
+def stated_weight_density(layer: Layer, net: Network) -> float:
+    """The density the model states for ``layer``: the topology's density (times n/m for N:M
+    layers) when its weights are the shapes-only placeholder, else the real weights' density."""
+    w = layer.weight
+    if w is None:
+        return 1.0
+    if w.size and all(s == 0 for s in w.strides):  # a broadcast placeholder: no values exist
+        d = float(net.meta.get("weight_density", 1.0))
+        nm = layer.sparsity
+        return d * min(1.0, nm[0] / nm[1]) if nm else d
+    return layer.weight_density
+
+
+def estimate_memory(net: Network, batch: int, mode: str) -> int:
+    """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full" or "shapes")."""
+    if mode == "shapes":
+        return BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+    weights = 0
+    for layer in net.layers:
+        if layer.weight is not None:
+            count = int(layer.weight.size)
+            weights += 4 * count + 12 * int(round(stated_weight_density(layer, net) * count))
+    act = 0
+    if net.independent:  # every layer's input is drawn up front
+        act = sum(4 * batch * _elems(l.in_shape) for l in net.layers)
+        act += max((8 * batch * _elems(l.out_shape) for l in net.layers), default=0)
+    else:
+        for layer in net.layers:
+            live = 4 * batch * (2 * _elems(layer.in_shape) + _elems(layer.out_shape))
+            act = max(act, live)
+        act += 4 * batch * _elems(net.input_shape)
+    return BASELINE_BYTES + weights + act
+
+
+def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes: int | None = None
+                ) -> tuple[str, str]:
+    """(mode, reason). ``requested`` other than auto is checked against the budget: a ConfigError
+    names the estimate, the budget and the mode that would fit."""
+    if requested not in MODES:
+        raise ConfigError("execute", f"must be one of {', '.join(MODES)}; got {requested!r}")
+    budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
+    full = estimate_memory(net, batch, "full")
+    shapes = estimate_memory(net, batch, "shapes")
+    mib = _mib
+    if requested == "auto":
+        if is_placeholder(net):
+            return "shapes", ("the model has no weight values (a SCALE-Sim topology without --density): "
+                              "work from shapes and stated densities")
+        if full <= budget:
+            return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
+        return "shapes", f"full execution would need about {mib(full)} (budget {mib(budget)}): work from shapes"
+    if requested == "full" and is_placeholder(net):
+        raise ConfigError("--execute", f"full execution of {net.name!r} needs weight values; it was loaded from "
+                                       "shapes only (load it with a density, or use --execute shapes)")
+    need = check_fits(net, batch, requested, budget)
+    return requested, f"--execute {requested}: estimated {mib(need)} of {mib(budget)}"
+
+
+def _mib(nbytes: int) -> str:
+    return f"{nbytes / 2**20:,.0f} MiB"
+
+
+def check_fits(net: Network, batch: int, mode: str, budget_bytes: int | None = None) -> int:
+    """The estimated peak bytes of ``mode``; a ConfigError (with the mode that would fit) above the budget."""
+    budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
+    need = estimate_memory(net, batch, mode)
+    if need > budget:
+        shapes = estimate_memory(net, batch, "shapes")
+        fits = mode != "shapes" and shapes <= budget
+        hint = f"; --execute shapes would fit ({_mib(shapes)})" if fits else "; nothing fits: lower --batch"
+        raise ConfigError("--execute", f"{mode} execution of {net.name!r} at batch {batch} needs about "
+                                       f"{_mib(need)}, more than the budget of {_mib(budget)} "
+                                       f"(SIM_MEMORY_LIMIT_MB or 80% of available memory){hint}")
+    return need
+
+
+def _axis_valid_taps(size: int, out: int, k: int, stride: int, dilation: int, pad: int) -> int:
+    """Sum over kernel taps of the output positions along one axis whose input cell is real."""
+    taps = np.arange(k) * dilation
+    o = np.arange(out) * stride - pad
+    pos = o[None, :] + taps[:, None]
+    return int(((pos >= 0) & (pos < size)).sum())
+
+
+def _window_positions(layer: Layer) -> int:
+    _, h, w = layer.in_shape[-3:]
+    _, oh, ow = layer.out_shape[-3:]
+    kh, kw = layer.kernel_hw
+    sh, sw = layer.strides_hw
+    dh, dw = layer.dilations_hw
+    top, left, _, _ = layer.pads4
+    return _axis_valid_taps(h, oh, kh, sh, dh, top) * _axis_valid_taps(w, ow, kw, sw, dw, left)
+
+
+def _spread(total: int, units: int) -> np.ndarray:
+    """``total`` split over ``units`` as evenly as integers allow."""
+    units = max(units, 1)
+    out = np.full(units, total // units, dtype=np.int64)
+    out[: total % units] += 1
+    return out
+
+
+def _layer_work(layer: Layer, net: Network, batch: int, d_in: list[float]) -> tuple[LayerWork, float]:
+    """LayerWork of one layer under the statistical model and its output density."""
+    in_count = sum(batch * _elems(s) for s in ([layer.in_shape] if len(d_in) == 1 else [layer.in_shape] * len(d_in)))
+    d_a = float(d_in[0])
+    lw = LayerWork(name=layer.name, kind=layer.kind, batch=batch, in_act_count=int(in_count),
+                   in_act_nnz=int(round(in_count * float(np.mean(d_in)))))
+    out_count = batch * _elems(layer.out_shape)
+    d_out = d_a
+    if layer.kind in ("fc", "lstm", "gru") or (layer.kind == "conv2d" and layer.weight is not None):
+        d_w = stated_weight_density(layer, net)
+        count = int(layer.weight.size)
+        nnz = int(round(d_w * count))
+        out_units = int(layer.weight.shape[0])
+        fan_in = count // out_units
+        if layer.kind == "conv2d":
+            macs = batch * layer.dense_macs
+            real = batch * out_units * int(layer.weight.shape[1]) * _window_positions(layer)
+            positions = batch * _elems(layer.out_shape[-2:])
+            lw.weight_words_read = nnz * batch
+            lw.index_words_read = nnz * batch
+            lw.act_reads = nnz * positions
+            lw.psum_writes = nnz * positions
+        else:
+            rows = batch * layer.tokens
+            lw.batch = rows
+            macs = rows * count
+            real = macs
+            lw.weight_words_read = nnz
+            lw.index_words_read = nnz + out_units + 1
+            lw.act_reads = nnz * rows
+            lw.psum_writes = out_units * rows
+            per_sample = int(round(d_a * (count // out_units)))
+            lw.in_nnz_per_sample = np.full(rows, per_sample, dtype=np.int64)
+        stored = int(round(real * d_w))
+        eff = int(round(real * d_w * d_a))
+        lw.macs, lw.padding_macs, lw.effectual_macs = int(macs), int(macs - real), eff
+        lw.skipped_zero_weight, lw.skipped_zero_act = int(real - stored), int(stored - eff)
+        lw.weight_count, lw.weight_nnz = count, nnz
+        lw.out_work = _spread(eff, out_units)
+        lw.codebook_lookups = lw.weight_words_read if (layer.quant is not None and layer.quant.kind == "kmeans") else 0
+        d_out = 1.0 - (1.0 - d_w * d_a) ** fan_in if fan_in else 0.0
+    elif layer.kind == "matmul":
+        macs = batch * layer.dense_macs
+        eff = int(round(macs * d_a * (float(d_in[1]) if len(d_in) > 1 else 1.0)))
+        lw.macs, lw.effectual_macs, lw.skipped_zero_act = int(macs), eff, int(macs - eff)
+        lw.act_reads = int(2 * macs)
+        lw.psum_writes = int(out_count)
+        d_out = 1.0 - (1.0 - d_a) ** int(layer.attrs.get("k", 1))
+    elif layer.kind in ("maxpool", "avgpool"):
+        kh, kw = layer.kernel_hw
+        lw.act_reads = int(out_count * kh * kw)
+        d_out = 1.0 - (1.0 - d_a) ** (kh * kw)
+    else:
+        lw.act_reads = int(in_count)
+        if layer.kind == "relu":
+            d_out = d_a * _RELU_KEEPS
+    lw.out_act_count = int(out_count)
+    lw.out_act_nnz = int(round(out_count * d_out))
+    return lw, d_out
+
+
+def shapes_profile(net: Network, batch: int) -> WorkProfile:
+    """The WorkProfile of ``net`` at ``batch`` under the statistical model (no values executed)."""
+    works = []
+    density: dict[str, float] = {"input": float(net.input_density)}
+    for i, layer in enumerate(net.layers):
+        if net.independent or layer.act_density is not None:
+            d_in = [float(layer.act_density if layer.act_density is not None else net.input_density)]
+        else:
+            d_in = [density.get(name, 1.0) for name in net.sources(i)] or [1.0]
+        lw, d_out = _layer_work(layer, net, batch, d_in)
+        density[layer.name] = d_out
+        works.append(lw)
+    return WorkProfile(batch=batch, layers=works)
+
+
+def is_placeholder(net: Network) -> bool:
+    """True when the network's weights are shapes-only placeholders (no values to execute)."""
+    return any(l.weight is not None and l.weight.size and all(s == 0 for s in l.weight.strides) for l in net.layers)
+
+
+__all__ = ["MODES", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",
+           "stated_weight_density"]
