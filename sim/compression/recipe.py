@@ -125,7 +125,7 @@ LOTTERY = S.Record(LotteryConfig, {
 TOP = S.Record(dict, {
     "version": S.choice(1, 1), "recipe": S.choice(S.REQUIRED, *KINDS), "name": S.Field("str", None),
     "description": S.Field("str", ""), "model": S.Field("str", S.REQUIRED, doc="model YAML, relative to the recipe"),
-    "dataset": S.Field("choice", None, choices=("digits", "mnist")), "output_model": S.Field("str", None),
+    "dataset": S.Field("choice", None, choices=("digits", "mnist5k", "mnist")), "output_model": S.Field("str", None),
     "seed": S.Field("int", 0, min=0), "train": S.Field("any", None), "stages": S.Field("any", None),
     "lottery": S.Field("any", None), "notes": S.Field("any", None),
 })
