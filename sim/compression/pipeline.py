@@ -30,7 +30,10 @@ from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
-from .recipe import Prune, Quantize, Recipe, Structured
+from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune_masks, snip_scores, \
+    teacher_logits, top_fraction_masks
+from .prune import _drop_smallest
+from .recipe import Distill, Prune, Quantize, Recipe, Structured
 from .storage import decode_layer, index_bits_for, layer_storage, network_storage, storage_bytes, storage_table
 from .structured import structured_prune
 from .train import evaluate, init_weights, train
@@ -177,20 +180,36 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
     for i, stage in enumerate(recipe.stages):
         if isinstance(stage, Prune):
             _check_layers(recipe, net, stage.layers, f"stages[{i}].prune.layers")
+            if stage.method == "snip":
+                net, masks = _snip(net, stage, data, _seed(seed, i))
+                log(f"snip at initialization: weights kept {density(masks):.2%}")
             for rnd in range(stage.rounds):
-                if stage.method == "percentile":
+                if stage.method == "snip":
+                    pass
+                elif stage.method == "random":
+                    rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
+                    masks = random_prune_masks(masks, rates, np.random.default_rng(_seed(seed, i, rnd)))
+                elif stage.method == "gradual":
+                    masks = _gradual_masks(net, masks, stage, rnd + 1)
+                elif stage.method == "percentile":
                     rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
                     masks = magnitude_masks(net, "percentile", rates=rates, scope=stage.scope, masks=masks)
                 else:
                     masks = magnitude_masks(net, "threshold", quality=_qualities(net, stage), scope=stage.scope,
                                             masks=masks)
                 net = apply_masks(net, masks)
-                if stage.retrain is not None:
-                    net = train(net, data.train, stage.retrain, seed=_seed(seed, i, rnd), masks=masks,
+                tcfg = stage.retrain or (recipe.train if stage.method == "snip" else None)  # SNIP trains from init
+                if tcfg is not None:
+                    net = train(net, data.train, tcfg, seed=_seed(seed, i, rnd), masks=masks,
                                 desc=f"retrain {rnd + 1}").net
                 log(f"prune round {rnd + 1}: weights kept {density(masks):.2%}, "
                     f"test accuracy {data.accuracy(net):.4f}")
             pruned = True
+        elif isinstance(stage, Distill):
+            net = _distill(net, stage, data, _seed(seed, i), recipe.train)
+            masks = full_masks(net)
+            dense_weights = net.weight_count
+            log(f"distilled student {stage.student}: test accuracy {data.accuracy(net):.4f}")
         elif isinstance(stage, Structured):
             _check_layers(recipe, net, list(stage.layers), f"stages[{i}].structured.layers")
             for name, frac in stage.layers.items():
@@ -220,6 +239,47 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
         rows.append(_stage_row("huffman", data.accuracy(decoded), decoded, dense_weights, layers, "huffman",
                                dense_bytes))
     return net, pd.DataFrame(rows, columns=list(STAGE_COLUMNS)), storage_table(layers)
+
+
+def _gradual_masks(net: Network, masks: dict, stage: Prune, step: int) -> dict:
+    """Masks at Zhu & Gupta's cubic sparsity for pruning step ``step`` of ``stage.rounds``: each
+    layer keeps its largest-magnitude weights, reaching ``rate`` (x output_rate_factor) at the end."""
+    finals = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
+    out = dict(masks)
+    for lay in net.weighted_layers:
+        if lay.name not in finals:
+            continue
+        alive = masks[lay.name].astype(bool)
+        target_pruned = int(round(cubic_sparsity(step, stage.rounds, finals[lay.name]) * alive.size))
+        out[lay.name] = _drop_smallest(lay.weight, alive, target_pruned - (alive.size - int(alive.sum())))
+    return out
+
+
+def _snip(net: Network, stage: Prune, data: SplitData, seed: int) -> tuple[Network, dict]:
+    """SNIP: a fresh seeded initialization, scores on one random mini-batch, one global cut."""
+    init = init_weights(net, seed)
+    x, y = data.train[0], data.train[1]
+    batch = np.random.default_rng(seed).choice(len(y), size=min(SNIP_BATCH, len(y)), replace=False)
+    scores = snip_scores(init, x[batch], y[batch])
+    if stage.layers is not None:
+        scores = {k: v for k, v in scores.items() if k in stage.layers}
+    masks = {**full_masks(init), **top_fraction_masks(scores, 1.0 - float(stage.rate))}
+    return apply_masks(init, masks), masks
+
+
+def _distill(teacher: Network, stage: Distill, data: SplitData, seed: int, base) -> Network:
+    student = load_architecture(stage.student)
+    if tuple(student.input_shape) != tuple(teacher.input_shape):
+        raise ConfigError(stage.student, f"input_shape: the student takes {list(student.input_shape)}, the "
+                          f"teacher {list(teacher.input_shape)}; distillation needs the same inputs")
+    x_train = data.train[0]
+    soft = teacher_logits(teacher, x_train)
+
+    def loss(logits, y, idx):
+        return distillation_loss(logits, soft[idx], y, stage.temperature, stage.weight)
+
+    return train(init_weights(student, seed), data.train, stage.train or base, seed=seed, desc="distill",
+                 loss=loss).net
 
 
 def _check_layers(recipe: Recipe, net: Network, names, where: str) -> None:

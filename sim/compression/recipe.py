@@ -56,6 +56,20 @@ class Prune:
 
 
 @dataclass(frozen=True)
+class Distill:
+    """Knowledge distillation (Hinton, Vinyals & Dean 2015): train ``student`` (a model YAML, from a
+    seeded initialization) on the current network's softened outputs. Defaults: T = 8 (Hinton et
+    al. Sec. 3: for students of 300+ hidden units all T >= 8 did about equally well on MNIST) and
+    weight 0.9 on the soft term ("considerably lower weight on the second objective", Sec. 2)."""
+
+    kind: ClassVar[str] = "distill"
+    student: str = ""
+    temperature: float = 8.0
+    weight: float = 0.9
+    train: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
 class Structured:
     """Removing whole filters (or input channels): ``layers`` maps a layer to the fraction removed."""
 
@@ -89,12 +103,16 @@ class Encode:
 TRAIN_ANY = S.Field("any", None, doc="training settings (see TrainConfig); start from the recipe's train")
 STAGES = {
     "prune": S.Record(Prune, {
-        "method": S.choice("percentile", "percentile", "threshold"),
+        "method": S.choice("percentile", "percentile", "threshold", "random", "gradual", "snip"),
         "rate": S.ByLayerType(S.fraction(None, open_high=True, doc="fraction of remaining weights pruned")),
         "quality": S.ByLayerType(S.nonneg(default=None, doc="threshold in layer standard deviations")),
         "output_rate_factor": S.nonneg(default=1.0), "scope": S.choice("layer", "layer", "global"),
         "rounds": S.Field("int", 1, min=1, max=100), "layers": S.Field("str_list", None),
         "retrain": TRAIN_ANY,
+    }),
+    "distill": S.Record(Distill, {
+        "student": S.Field("str", S.REQUIRED, doc="student model YAML, relative to the recipe"),
+        "temperature": S.pos(default=8.0), "weight": S.fraction(0.9), "train": TRAIN_ANY,
     }),
     "structured": S.Record(Structured, {
         "layers": S.MapOf(S.fraction(open_high=True)), "norm": S.choice("l1", "l1", "l2"),
@@ -110,7 +128,7 @@ STAGES = {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
 }
-TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune"}
+TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train"}
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),
@@ -218,8 +236,8 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> tuple:
         if stage is not None:
             stages.append(stage)
     kinds = [s.kind for s in stages]
-    if "quantize" in kinds and any(k in ("prune", "structured") for k in kinds[kinds.index("quantize"):]):
-        problems.append("stages: prune and structured stages must come before quantize")
+    if "quantize" in kinds and any(k in ("prune", "structured", "distill") for k in kinds[kinds.index("quantize"):]):
+        problems.append("stages: prune, structured and distill stages must come before quantize")
     return tuple(stages)
 
 
@@ -237,8 +255,16 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
         except ConfigError as exc:
             problems.extend(exc.problems)
     stage = S.build(STAGES[kind], {k: v for k, v in opts.items() if k != tkey})
+    if kind == "distill":
+        student = _rel(path, stage.student)
+        if not os.path.exists(student):
+            problems.append(f"{where}.student: file not found: {student}")
+        stage = replace(stage, student=student)
     if kind == "prune":
-        need = "rate" if stage.method == "percentile" else "quality"
+        need = "quality" if stage.method == "threshold" else "rate"
+        if stage.method == "snip" and (isinstance(stage.rate, dict) or stage.rounds != 1):
+            problems.append(f"{where}: snip prunes once at initialization with one global rate: "
+                            "rate must be one number and rounds 1")
         if getattr(stage, need) is None:
             problems.append(f"{where}.{need}: missing; expected {S._describe(STAGES[kind].fields[need])}")
     elif kind == "quantize":

@@ -194,7 +194,7 @@ def _progress(total: int, desc: str):
 
 def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
           shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train",
-          start_iteration: int = 0) -> TrainResult:
+          start_iteration: int = 0, loss=None) -> TrainResult:
     """Train ``net`` (its current weights are the starting point) on ``data``.
 
     data: (x_train, y_train, x_val, y_val), x already shaped for the network.
@@ -207,6 +207,9 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     from 0 with this seed would see there, with fresh optimizer state (Adam moments zero, its
     bias correction restarting). Iterations in the result (early stop, history, snapshots) count
     from 0 on that absolute scale.
+    loss: ``loss(logits, y, idx) -> (mean loss, dlogits)`` for the training mini-batches (idx: their
+    rows in x_train), e.g. knowledge distillation; default cross-entropy. Validation is always
+    cross-entropy.
     """
     check_trainable(net)
     x_train, y_train, x_val, y_val = data
@@ -258,7 +261,10 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                     continue
                 idx = order[start:start + cfg.batch_size]
                 logits, caches = forward(net, params, x_train[idx], train=True)
-                _, dlogits = softmax_cross_entropy(logits, y_train[idx])
+                if loss is None:
+                    _, dlogits = softmax_cross_entropy(logits, y_train[idx])
+                else:
+                    _, dlogits = loss(logits, y_train[idx], idx)
                 grads = backward(net, params, caches, dlogits)
                 _shape_grads(grads, params, masks, shared, cfg.weight_decay)
                 opt.step(params, grads)
