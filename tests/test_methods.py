@@ -134,3 +134,23 @@ def test_snip_needs_one_global_rate(tmp_path):
     with pytest.raises(ConfigError, match="snip prunes once"):
         recipe_from_dict({"version": 1, "recipe": "deep_compression", "model": os.path.abspath("models/lenet300.yaml"),
                           "stages": [{"prune": {"method": "snip", "rate": 0.5, "rounds": 3}}]}, str(tmp_path / "r.yaml"))
+
+
+def test_lowrank_is_the_truncated_svd(rng):
+    from sim.compression.lowrank import factorize
+
+    u, _ = np.linalg.qr(rng.normal(size=(40, 40)))
+    v, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    s = np.array([10, 8, 6, 5, 4] + [0.5 * 0.9 ** k for k in range(25)])
+    w = ((u[:, :30] * s) @ v.T).astype(np.float32)
+    net = network_from_dict({"input_shape": [30], "layers": [{"name": "fc1", "type": "fc", "out_features": 40},
+                                                             {"name": "r", "type": "relu"},
+                                                             {"name": "fc2", "type": "fc", "out_features": 3}]}, "m.yaml")
+    net.weighted_layers[0].weight = w
+    out = factorize(net, "fc1", 5 * 70 / 1200 + 1e-9)  # rank 5
+    a, b = out.layer("fc1_a").weight, out.layer("fc1").weight
+    assert a.shape == (5, 30) and b.shape == (40, 5)
+    best = (u[:, :5] * s[:5]) @ v[:, :5].T
+    np.testing.assert_allclose(b @ a, best, atol=1e-4)
+    assert [lay.name for lay in out.weighted_layers] == ["fc1_a", "fc1", "fc2"]
+    assert out.weight_count < net.weight_count

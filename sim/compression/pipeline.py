@@ -33,7 +33,8 @@ from .quantize import dequantize, quantize_network
 from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune_masks, snip_scores, \
     teacher_logits, top_fraction_masks
 from .prune import _drop_smallest
-from .recipe import Distill, Prune, Quantize, Recipe, Structured
+from .lowrank import factorize
+from .recipe import Distill, LowRank, Prune, Quantize, Recipe, Structured
 from .storage import decode_layer, index_bits_for, layer_storage, network_storage, storage_bytes, storage_table
 from .structured import structured_prune
 from .train import evaluate, init_weights, train
@@ -204,6 +205,18 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
                                 desc=f"retrain {rnd + 1}").net
                 log(f"prune round {rnd + 1}: weights kept {density(masks):.2%}, "
                     f"test accuracy {data.accuracy(net):.4f}")
+            pruned = True
+        elif isinstance(stage, LowRank):
+            _check_layers(recipe, net, list(stage.layers), f"stages[{i}].lowrank.layers")
+            for name, frac in stage.layers.items():
+                try:
+                    net = factorize(net, name, float(frac), _seed(seed, i))
+                except ValueError as exc:
+                    raise ConfigError(recipe.path, f"stages[{i}].lowrank.layers.{name}: {exc}") from None
+            masks = full_masks(net)
+            if stage.retrain is not None:
+                net = train(net, data.train, stage.retrain, seed=_seed(seed, i), masks=masks, desc="fine-tune").net
+            log(f"low-rank: {net.weight_count} weights, test accuracy {data.accuracy(net):.4f}")
             pruned = True
         elif isinstance(stage, Distill):
             net = _distill(net, stage, data, _seed(seed, i), recipe.train)

@@ -70,6 +70,16 @@ class Distill:
 
 
 @dataclass(frozen=True)
+class LowRank:
+    """Low-rank factorization: ``layers`` maps an fc layer to the fraction of its weights its two
+    factors may hold (the rank follows); then fine-tuning (``retrain``)."""
+
+    kind: ClassVar[str] = "lowrank"
+    layers: dict = field(default_factory=dict)
+    retrain: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
 class Structured:
     """Removing whole filters (or input channels): ``layers`` maps a layer to the fraction removed."""
 
@@ -114,6 +124,9 @@ STAGES = {
         "student": S.Field("str", S.REQUIRED, doc="student model YAML, relative to the recipe"),
         "temperature": S.pos(default=8.0), "weight": S.fraction(0.9), "train": TRAIN_ANY,
     }),
+    "lowrank": S.Record(LowRank, {
+        "layers": S.MapOf(S.fraction(open_low=True, open_high=True)), "retrain": TRAIN_ANY,
+    }),
     "structured": S.Record(Structured, {
         "layers": S.MapOf(S.fraction(open_high=True)), "norm": S.choice("l1", "l1", "l2"),
         "target": S.choice("filters", "filters", "channels"), "retrain": TRAIN_ANY,
@@ -128,7 +141,8 @@ STAGES = {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
 }
-TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train"}
+TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train",
+             "lowrank": "retrain"}
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),
@@ -236,8 +250,8 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> tuple:
         if stage is not None:
             stages.append(stage)
     kinds = [s.kind for s in stages]
-    if "quantize" in kinds and any(k in ("prune", "structured", "distill") for k in kinds[kinds.index("quantize"):]):
-        problems.append("stages: prune, structured and distill stages must come before quantize")
+    if "quantize" in kinds and any(k in ("prune", "structured", "distill", "lowrank") for k in kinds[kinds.index("quantize"):]):
+        problems.append("stages: prune, structured, lowrank and distill stages must come before quantize")
     return tuple(stages)
 
 
