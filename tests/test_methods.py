@@ -154,3 +154,49 @@ def test_lowrank_is_the_truncated_svd(rng):
     np.testing.assert_allclose(b @ a, best, atol=1e-4)
     assert [lay.name for lay in out.weighted_layers] == ["fc1_a", "fc1", "fc2"]
     assert out.weight_count < net.weight_count
+
+
+def _onnx_mlp(path, n_in, rng):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1 = rng.normal(size=(n_in, 32)).astype(np.float32) * 0.2
+    w2 = rng.normal(size=(32, 10)).astype(np.float32) * 0.2
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]), helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["y"])]
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+                              [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+
+
+def test_data_free_recipe_runs_on_an_onnx_model(tmp_path, rng):
+    from sim.compression.pipeline import run_compression
+    from sim.compression.recipe import recipe_from_dict
+    from sim.workload.load import load_network
+
+    _onnx_mlp(tmp_path / "m.onnx", 64, rng)
+    recipe = recipe_from_dict({"version": 1, "recipe": "deep_compression", "model": "m.onnx", "stages": [
+        {"prune": {"method": "percentile", "rate": 0.7}}, {"quantize": {"method": "kmeans", "bits": 4}},
+        {"encode": {}}]}, str(tmp_path / "r.yaml"))
+    out = run_compression(recipe)
+    files = out.write(tmp_path / "out")
+    again = load_network(files[-1])
+    assert again.weight_nnz == out.network.weight_nnz
+    assert out.stages.iloc[-1]["weights_kept_fraction"] == pytest.approx(0.3, abs=0.01)
+    assert 0 <= out.stages.iloc[0]["accuracy"] <= 1  # 64 inputs: digits matches, so it has an accuracy
+
+
+def test_training_stage_without_matching_data_says_so(tmp_path, rng):
+    from sim.compression.pipeline import run_compression
+    from sim.compression.recipe import recipe_from_dict
+    from sim.errors import ConfigError
+
+    _onnx_mlp(tmp_path / "m.onnx", 100, rng)
+    recipe = recipe_from_dict({"version": 1, "recipe": "deep_compression", "model": "m.onnx", "stages": [
+        {"prune": {"method": "percentile", "rate": 0.5, "retrain": {"epochs": 1}}}]}, str(tmp_path / "r.yaml"))
+    with pytest.raises(ConfigError, match="needs a dataset the model's input matches.*100 features"):
+        run_compression(recipe)
+    data_free = recipe_from_dict({"version": 1, "recipe": "deep_compression", "model": "m.onnx", "stages": [
+        {"prune": {"method": "random", "rate": 0.5}}]}, str(tmp_path / "r.yaml"))
+    assert run_compression(data_free).stages.iloc[-1]["weights_kept_fraction"] == pytest.approx(0.5, abs=0.01)

@@ -60,7 +60,28 @@ class SplitData:
         self.test = (shape_for(ds.x_test, shape, src), ds.y_test)
 
     def accuracy(self, net: Network) -> float:
-        return evaluate(net, *self.test)[1]
+        try:
+            return evaluate(net, *self.test)[1]
+        except ConfigError:  # a graph the numpy trainer cannot run: no accuracy here (sim run measures it)
+            return float("nan")
+
+
+class NoData:
+    """Stands in for SplitData when no dataset matches the model: data-free stages (magnitude,
+    random, N:M, structured, low-rank, quantization without fine-tuning) run; a stage that trains
+    raises a ConfigError saying why."""
+
+    def __init__(self, recipe_path: str, why: str):
+        self.recipe_path, self.why = recipe_path, why
+
+    @property
+    def train(self):
+        raise ConfigError(self.recipe_path, "a stage of this recipe trains (retrain, finetune, snip or distill) and "
+                          f"needs a dataset the model's input matches; {self.why}. Name one with 'dataset:' "
+                          "(digits, mnist5k, mnist with --data) or use data-free stages only")
+
+    def accuracy(self, net: Network) -> float:
+        return float("nan")
 
 
 @dataclass
@@ -123,8 +144,14 @@ def default_model_name(recipe: Recipe) -> str:
     return Path(recipe.output_model).stem if recipe.output_model else f"{recipe.name}-model"
 
 
-def dataset_for(recipe: Recipe, net: Network, data_dir=None) -> SplitData:
-    return SplitData(net, load_dataset(recipe.dataset or net.dataset or "digits", data_dir))
+def dataset_for(recipe: Recipe, net: Network, data_dir=None) -> SplitData | NoData:
+    """The recipe's (or model's) dataset shaped for ``net``; ``NoData`` when none is named and
+    digits does not fit, or the named one does not fit (then only data-free stages can run)."""
+    name = recipe.dataset or net.dataset or ("mnist" if data_dir else "digits")
+    try:
+        return SplitData(net, load_dataset(name, data_dir))
+    except ConfigError as exc:
+        return NoData(recipe.path, f"dataset {name}: {'; '.join(exc.problems)}")
 
 
 def run_compression(recipe: Recipe, data_dir=None, seed: int | None = None, log=_quiet) -> Compressed:
@@ -157,7 +184,7 @@ def compress(net: Network, recipe: Recipe, data: SplitData, seed: int | None = N
 
 
 def _dense_start(recipe: Recipe, data_dir, seed: int, log) -> tuple[Network, SplitData]:
-    if has_weights(recipe.model_path):
+    if not recipe.model_path.endswith((".yaml", ".yml")) or has_weights(recipe.model_path):  # ONNX carries weights
         net = load_network(recipe.model_path)
         data = dataset_for(recipe, net, data_dir)
         log(f"dense model {recipe.model_path}: test accuracy {data.accuracy(net):.4f}")
