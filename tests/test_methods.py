@@ -200,3 +200,23 @@ def test_training_stage_without_matching_data_says_so(tmp_path, rng):
     data_free = recipe_from_dict({"version": 1, "recipe": "deep_compression", "model": "m.onnx", "stages": [
         {"prune": {"method": "random", "rate": 0.5}}]}, str(tmp_path / "r.yaml"))
     assert run_compression(data_free).stages.iloc[-1]["weights_kept_fraction"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_linear_quantization_fine_tuning_keeps_weights_on_the_grid_and_helps():
+    from sim.compression.pipeline import run_compression
+    from sim.compression.recipe import recipe_from_dict
+
+    def run(finetune):
+        q = {"method": "linear", "bits": 3}
+        if finetune:
+            q["finetune"] = {"epochs": 2, "lr": 3.0e-4}
+        recipe = recipe_from_dict({"version": 1, "recipe": "deep_compression",
+                                   "model": os.path.abspath("models/lenet300.yaml"), "stages": [{"quantize": q}]},
+                                  os.path.abspath("r.yaml"))
+        return run_compression(recipe)
+
+    plain, tuned = run(False), run(True)
+    for lay in tuned.network.weighted_layers:
+        assert lay.quant.kind == "linear" and np.abs(lay.quant.qvalues).max() <= 3  # 3 bits: -3..3
+        np.testing.assert_allclose(lay.weight, lay.quant.qvalues * lay.quant.scale, rtol=1e-6)
+    assert tuned.stages.iloc[-1]["accuracy"] > plain.stages.iloc[-1]["accuracy"]

@@ -29,7 +29,7 @@ from ..workload.network import Network
 from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
-from .quantize import dequantize, quantize_network
+from .quantize import dequantize, linear_quantize, quantize_network
 from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune_masks, snip_scores, \
     teacher_logits, top_fraction_masks
 from .prune import _drop_smallest
@@ -352,6 +352,8 @@ def _quantize(net: Network, masks: dict, stage: Quantize, data: SplitData, seed:
     log(f"quantized ({stage.method}): test accuracy {data.accuracy(qnet):.4f}")
     if stage.finetune is None:
         return qnet
+    if stage.method == "linear":
+        return _linear_finetune(qnet, masks, stage, data, seed, log)
     shared = {lay.name: (lay.quant.codebook, lay.quant.codes.astype(np.int64))
               for lay in qnet.weighted_layers if lay.quant is not None}
     res = train(qnet, data.train, stage.finetune, seed=seed, masks=masks, shared=shared, desc="centroid fine-tuning")
@@ -365,6 +367,25 @@ def _quantize(net: Network, masks: dict, stage: Quantize, data: SplitData, seed:
             src = res.net.layer(lay.name)
             lay.weight, lay.bias = src.weight.copy(), None if src.bias is None else src.bias.copy()
     log(f"centroids fine-tuned: test accuracy {data.accuracy(out):.4f}")
+    return out
+
+
+def _linear_finetune(qnet: Network, masks: dict, stage: Quantize, data: SplitData, seed: int, log) -> Network:
+    """Quantization-aware fine-tuning (Jacob et al. 2018): forward passes on the linear-quantized
+    weights, gradients straight through to float shadow weights; then quantized again."""
+    bits = {lay.name: lay.quant.bits for lay in qnet.weighted_layers if lay.quant is not None}
+
+    def project(params: dict) -> dict:
+        out = dict(params)
+        for name, b in bits.items():
+            q, scale = linear_quantize(params[(name, "weight")], b, stage.per_channel)
+            s = scale.reshape((-1,) + (1,) * (q.ndim - 1)) if stage.per_channel else scale
+            out[(name, "weight")] = (q.astype(np.float32) * s).astype(np.float32)
+        return out
+
+    res = train(qnet, data.train, stage.finetune, seed=seed, masks=masks, project=project, desc="QAT fine-tuning")
+    out = quantize_network(res.net, "linear", stage.bits, stage.init, stage.per_channel, seed)
+    log(f"quantization-aware fine-tuning: test accuracy {data.accuracy(out):.4f}")
     return out
 
 

@@ -289,8 +289,9 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
                 if b is None or not lo <= b <= hi:
                     problems.append(f"{where}.bits{'.' + t if t else ''}: must be an integer in [{lo}, {hi}] for "
                                     f"{stage.method}; got {b!r}")
-        if "finetune" in opts and stage.method != "kmeans":
-            problems.append(f"{where}.finetune: centroid fine-tuning needs method kmeans; got {stage.method!r}")
+        if "finetune" in opts and stage.method == "binary":
+            problems.append(f"{where}.finetune: fine-tuning needs method kmeans (centroids) or linear "
+                            f"(straight-through); got {stage.method!r}")
     if len(problems) > n:
         return None
     return replace(stage, **{tkey: tcfg}) if tkey else stage
