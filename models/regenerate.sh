@@ -11,3 +11,4 @@ python -m sim train models/lenet5-mnist.yaml --epochs 10    # Caffe LeNet-5 on m
 python -m sim compress models/lenet300-deepcomp.yaml     --out reports/examples/compression/lenet300-deepcomp -q
 python -m sim compress models/lenet300-sonic-recipe.yaml --out reports/examples/compression/lenet300-sonic -q
 python -m sim compress models/lenet300-lth.yaml          --out reports/examples/compression/lenet300-lth -q
+python -m sim compress models/lenet300-mnist-deepcomp.yaml --out reports/examples/compression/lenet300-mnist-deepcomp -q
