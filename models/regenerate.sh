@@ -12,3 +12,4 @@ python -m sim compress models/lenet300-deepcomp.yaml     --out reports/examples/
 python -m sim compress models/lenet300-sonic-recipe.yaml --out reports/examples/compression/lenet300-sonic -q
 python -m sim compress models/lenet300-lth.yaml          --out reports/examples/compression/lenet300-lth -q
 python -m sim compress models/lenet300-mnist-deepcomp.yaml --out reports/examples/compression/lenet300-mnist-deepcomp -q
+python -m sim compress models/lenet5-mnist-deepcomp.yaml --out reports/examples/compression/lenet5-mnist-deepcomp -q
