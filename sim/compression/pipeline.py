@@ -28,6 +28,7 @@ from ..workload.load import load_network, save_network
 from ..workload.network import Network
 from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
+from .nm import nm_masks
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, linear_quantize, quantize_network
 from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune_masks, snip_scores, \
@@ -214,6 +215,8 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
             for rnd in range(stage.rounds):
                 if stage.method == "snip":
                     pass
+                elif stage.method == "n_of_m":
+                    masks = nm_masks(net, stage.n, stage.m, stage.layers, masks)
                 elif stage.method == "random":
                     rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
                     masks = random_prune_masks(masks, rates, np.random.default_rng(_seed(seed, i, rnd)))
