@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m sim train models/lenet300.yaml             # dense LeNet-300-100 -> models/lenet300.npz
 python -m sim train models/lenet5-digits.yaml        # LeNet-5 for 8x8 digits -> models/lenet5-digits.npz
+python -m sim train models/lenet300-mnist.yaml --epochs 30  # 784-300-100-10 on mnist5k
+python -m sim train models/lenet5-mnist.yaml --epochs 10    # Caffe LeNet-5 on mnist5k
 python -m sim compress models/lenet300-deepcomp.yaml     --out reports/examples/compression/lenet300-deepcomp -q
 python -m sim compress models/lenet300-sonic-recipe.yaml --out reports/examples/compression/lenet300-sonic -q
 python -m sim compress models/lenet300-lth.yaml          --out reports/examples/compression/lenet300-lth -q
+python -m sim compress models/lenet300-mnist-deepcomp.yaml --out reports/examples/compression/lenet300-mnist-deepcomp -q
+python -m sim compress models/lenet5-mnist-deepcomp.yaml --out reports/examples/compression/lenet5-mnist-deepcomp -q

@@ -23,6 +23,9 @@ class ConfigError(Exception):
             msg = f"{self.file}: {len(self.problems)} problems\n{lines}"
         super().__init__(msg)
 
+    def __reduce__(self):  # picklable: a worker process's error reaches the parent intact
+        return (type(self), (self.file, self.problems))
+
 
 class SimulationError(Exception):
     """A run that cannot proceed for a reason that is not a bad input file (e.g. a layer that

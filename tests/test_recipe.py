@@ -40,7 +40,7 @@ def test_shipped_recipes_load(root, name):
 @pytest.mark.parametrize("change,message", [
     ({"stages": [{"prune": {"rate": 1.5}}]}, r"stages\[0\]\.prune\.rate: must be a number in \[0, 1\); got 1.5"),
     ({"stages": [{"prun": {}}]}, "did you mean 'prune'"),
-    ({"stages": [{"quantize": {"method": "linear", "bits": 8, "finetune": {}}}]}, "needs method kmeans"),
+    ({"stages": [{"quantize": {"method": "binary", "finetune": {}}}]}, "needs method kmeans \\(centroids\\) or linear"),
     ({"stages": [{"quantize": {"bits": {"fc": 40}}}]}, r"bits\.fc: must be an integer in \[1, 16\]"),
     ({"model": "nope.yaml"}, "model: file not found"),
     ({"recipe": "magic"}, "recipe: must be one of deep_compression, lottery_ticket"),

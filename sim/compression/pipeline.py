@@ -30,8 +30,12 @@ from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
 from .nm import nm_masks
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
-from .quantize import dequantize, quantize_network
-from .recipe import Prune, Quantize, Recipe, Structured
+from .quantize import dequantize, linear_quantize, quantize_network
+from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune_masks, snip_scores, \
+    teacher_logits, top_fraction_masks
+from .prune import _drop_smallest
+from .lowrank import factorize
+from .recipe import Distill, LowRank, Prune, Quantize, Recipe, Structured
 from .storage import decode_layer, index_bits_for, layer_storage, network_storage, storage_bytes, storage_table
 from .structured import structured_prune
 from .train import evaluate, init_weights, train
@@ -57,7 +61,28 @@ class SplitData:
         self.test = (shape_for(ds.x_test, shape, src), ds.y_test)
 
     def accuracy(self, net: Network) -> float:
-        return evaluate(net, *self.test)[1]
+        try:
+            return evaluate(net, *self.test)[1]
+        except ConfigError:  # a graph the numpy trainer cannot run: no accuracy here (sim run measures it)
+            return float("nan")
+
+
+class NoData:
+    """Stands in for SplitData when no dataset matches the model: data-free stages (magnitude,
+    random, N:M, structured, low-rank, quantization without fine-tuning) run; a stage that trains
+    raises a ConfigError saying why."""
+
+    def __init__(self, recipe_path: str, why: str):
+        self.recipe_path, self.why = recipe_path, why
+
+    @property
+    def train(self):
+        raise ConfigError(self.recipe_path, "a stage of this recipe trains (retrain, finetune, snip or distill) and "
+                          f"needs a dataset the model's input matches; {self.why}. Name one with 'dataset:' "
+                          "(digits, mnist5k, mnist with --data) or use data-free stages only")
+
+    def accuracy(self, net: Network) -> float:
+        return float("nan")
 
 
 @dataclass
@@ -120,8 +145,14 @@ def default_model_name(recipe: Recipe) -> str:
     return Path(recipe.output_model).stem if recipe.output_model else f"{recipe.name}-model"
 
 
-def dataset_for(recipe: Recipe, net: Network, data_dir=None) -> SplitData:
-    return SplitData(net, load_dataset(recipe.dataset or net.dataset or "digits", data_dir))
+def dataset_for(recipe: Recipe, net: Network, data_dir=None) -> SplitData | NoData:
+    """The recipe's (or model's) dataset shaped for ``net``; ``NoData`` when none is named and
+    digits does not fit, or the named one does not fit (then only data-free stages can run)."""
+    name = recipe.dataset or net.dataset or ("mnist" if data_dir else "digits")
+    try:
+        return SplitData(net, load_dataset(name, data_dir))
+    except ConfigError as exc:
+        return NoData(recipe.path, f"dataset {name}: {'; '.join(exc.problems)}")
 
 
 def run_compression(recipe: Recipe, data_dir=None, seed: int | None = None, log=_quiet) -> Compressed:
@@ -154,7 +185,7 @@ def compress(net: Network, recipe: Recipe, data: SplitData, seed: int | None = N
 
 
 def _dense_start(recipe: Recipe, data_dir, seed: int, log) -> tuple[Network, SplitData]:
-    if has_weights(recipe.model_path):
+    if not recipe.model_path.endswith((".yaml", ".yml")) or has_weights(recipe.model_path):  # ONNX carries weights
         net = load_network(recipe.model_path)
         data = dataset_for(recipe, net, data_dir)
         log(f"dense model {recipe.model_path}: test accuracy {data.accuracy(net):.4f}")
@@ -178,9 +209,19 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
     for i, stage in enumerate(recipe.stages):
         if isinstance(stage, Prune):
             _check_layers(recipe, net, stage.layers, f"stages[{i}].prune.layers")
+            if stage.method == "snip":
+                net, masks = _snip(net, stage, data, _seed(seed, i))
+                log(f"snip at initialization: weights kept {density(masks):.2%}")
             for rnd in range(stage.rounds):
-                if stage.method == "n_of_m":
+                if stage.method == "snip":
+                    pass
+                elif stage.method == "n_of_m":
                     masks = nm_masks(net, stage.n, stage.m, stage.layers, masks)
+                elif stage.method == "random":
+                    rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
+                    masks = random_prune_masks(masks, rates, np.random.default_rng(_seed(seed, i, rnd)))
+                elif stage.method == "gradual":
+                    masks = _gradual_masks(net, masks, stage, rnd + 1)
                 elif stage.method == "percentile":
                     rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
                     masks = magnitude_masks(net, "percentile", rates=rates, scope=stage.scope, masks=masks)
@@ -188,12 +229,30 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
                     masks = magnitude_masks(net, "threshold", quality=_qualities(net, stage), scope=stage.scope,
                                             masks=masks)
                 net = apply_masks(net, masks)
-                if stage.retrain is not None:
-                    net = train(net, data.train, stage.retrain, seed=_seed(seed, i, rnd), masks=masks,
+                tcfg = stage.retrain or (recipe.train if stage.method == "snip" else None)  # SNIP trains from init
+                if tcfg is not None:
+                    net = train(net, data.train, tcfg, seed=_seed(seed, i, rnd), masks=masks,
                                 desc=f"retrain {rnd + 1}").net
                 log(f"prune round {rnd + 1}: weights kept {density(masks):.2%}, "
                     f"test accuracy {data.accuracy(net):.4f}")
             pruned = True
+        elif isinstance(stage, LowRank):
+            _check_layers(recipe, net, list(stage.layers), f"stages[{i}].lowrank.layers")
+            for name, frac in stage.layers.items():
+                try:
+                    net = factorize(net, name, float(frac), _seed(seed, i))
+                except ValueError as exc:
+                    raise ConfigError(recipe.path, f"stages[{i}].lowrank.layers.{name}: {exc}") from None
+            masks = full_masks(net)
+            if stage.retrain is not None:
+                net = train(net, data.train, stage.retrain, seed=_seed(seed, i), masks=masks, desc="fine-tune").net
+            log(f"low-rank: {net.weight_count} weights, test accuracy {data.accuracy(net):.4f}")
+            pruned = True
+        elif isinstance(stage, Distill):
+            net = _distill(net, stage, data, _seed(seed, i), recipe.train)
+            masks = full_masks(net)
+            dense_weights = net.weight_count
+            log(f"distilled student {stage.student}: test accuracy {data.accuracy(net):.4f}")
         elif isinstance(stage, Structured):
             _check_layers(recipe, net, list(stage.layers), f"stages[{i}].structured.layers")
             for name, frac in stage.layers.items():
@@ -223,6 +282,47 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
         rows.append(_stage_row("huffman", data.accuracy(decoded), decoded, dense_weights, layers, "huffman",
                                dense_bytes))
     return net, pd.DataFrame(rows, columns=list(STAGE_COLUMNS)), storage_table(layers)
+
+
+def _gradual_masks(net: Network, masks: dict, stage: Prune, step: int) -> dict:
+    """Masks at Zhu & Gupta's cubic sparsity for pruning step ``step`` of ``stage.rounds``: each
+    layer keeps its largest-magnitude weights, reaching ``rate`` (x output_rate_factor) at the end."""
+    finals = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
+    out = dict(masks)
+    for lay in net.weighted_layers:
+        if lay.name not in finals:
+            continue
+        alive = masks[lay.name].astype(bool)
+        target_pruned = int(round(cubic_sparsity(step, stage.rounds, finals[lay.name]) * alive.size))
+        out[lay.name] = _drop_smallest(lay.weight, alive, target_pruned - (alive.size - int(alive.sum())))
+    return out
+
+
+def _snip(net: Network, stage: Prune, data: SplitData, seed: int) -> tuple[Network, dict]:
+    """SNIP: a fresh seeded initialization, scores on one random mini-batch, one global cut."""
+    init = init_weights(net, seed)
+    x, y = data.train[0], data.train[1]
+    batch = np.random.default_rng(seed).choice(len(y), size=min(SNIP_BATCH, len(y)), replace=False)
+    scores = snip_scores(init, x[batch], y[batch])
+    if stage.layers is not None:
+        scores = {k: v for k, v in scores.items() if k in stage.layers}
+    masks = {**full_masks(init), **top_fraction_masks(scores, 1.0 - float(stage.rate))}
+    return apply_masks(init, masks), masks
+
+
+def _distill(teacher: Network, stage: Distill, data: SplitData, seed: int, base) -> Network:
+    student = load_architecture(stage.student)
+    if tuple(student.input_shape) != tuple(teacher.input_shape):
+        raise ConfigError(stage.student, f"input_shape: the student takes {list(student.input_shape)}, the "
+                          f"teacher {list(teacher.input_shape)}; distillation needs the same inputs")
+    x_train = data.train[0]
+    soft = teacher_logits(teacher, x_train)
+
+    def loss(logits, y, idx):
+        return distillation_loss(logits, soft[idx], y, stage.temperature, stage.weight)
+
+    return train(init_weights(student, seed), data.train, stage.train or base, seed=seed, desc="distill",
+                 loss=loss).net
 
 
 def _check_layers(recipe: Recipe, net: Network, names, where: str) -> None:
@@ -255,6 +355,8 @@ def _quantize(net: Network, masks: dict, stage: Quantize, data: SplitData, seed:
     log(f"quantized ({stage.method}): test accuracy {data.accuracy(qnet):.4f}")
     if stage.finetune is None:
         return qnet
+    if stage.method == "linear":
+        return _linear_finetune(qnet, masks, stage, data, seed, log)
     shared = {lay.name: (lay.quant.codebook, lay.quant.codes.astype(np.int64))
               for lay in qnet.weighted_layers if lay.quant is not None}
     res = train(qnet, data.train, stage.finetune, seed=seed, masks=masks, shared=shared, desc="centroid fine-tuning")
@@ -268,6 +370,25 @@ def _quantize(net: Network, masks: dict, stage: Quantize, data: SplitData, seed:
             src = res.net.layer(lay.name)
             lay.weight, lay.bias = src.weight.copy(), None if src.bias is None else src.bias.copy()
     log(f"centroids fine-tuned: test accuracy {data.accuracy(out):.4f}")
+    return out
+
+
+def _linear_finetune(qnet: Network, masks: dict, stage: Quantize, data: SplitData, seed: int, log) -> Network:
+    """Quantization-aware fine-tuning (Jacob et al. 2018): forward passes on the linear-quantized
+    weights, gradients straight through to float shadow weights; then quantized again."""
+    bits = {lay.name: lay.quant.bits for lay in qnet.weighted_layers if lay.quant is not None}
+
+    def project(params: dict) -> dict:
+        out = dict(params)
+        for name, b in bits.items():
+            q, scale = linear_quantize(params[(name, "weight")], b, stage.per_channel)
+            s = scale.reshape((-1,) + (1,) * (q.ndim - 1)) if stage.per_channel else scale
+            out[(name, "weight")] = (q.astype(np.float32) * s).astype(np.float32)
+        return out
+
+    res = train(qnet, data.train, stage.finetune, seed=seed, masks=masks, project=project, desc="QAT fine-tuning")
+    out = quantize_network(res.net, "linear", stage.bits, stage.init, stage.per_channel, seed)
+    log(f"quantization-aware fine-tuning: test accuracy {data.accuracy(out):.4f}")
     return out
 
 

@@ -58,6 +58,30 @@ class Prune:
 
 
 @dataclass(frozen=True)
+class Distill:
+    """Knowledge distillation (Hinton, Vinyals & Dean 2015): train ``student`` (a model YAML, from a
+    seeded initialization) on the current network's softened outputs. Defaults: T = 8 (Hinton et
+    al. Sec. 3: for students of 300+ hidden units all T >= 8 did about equally well on MNIST) and
+    weight 0.9 on the soft term ("considerably lower weight on the second objective", Sec. 2)."""
+
+    kind: ClassVar[str] = "distill"
+    student: str = ""
+    temperature: float = 8.0
+    weight: float = 0.9
+    train: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
+class LowRank:
+    """Low-rank factorization: ``layers`` maps an fc layer to the fraction of its weights its two
+    factors may hold (the rank follows); then fine-tuning (``retrain``)."""
+
+    kind: ClassVar[str] = "lowrank"
+    layers: dict = field(default_factory=dict)
+    retrain: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
 class Structured:
     """Removing whole filters (or input channels): ``layers`` maps a layer to the fraction removed."""
 
@@ -91,7 +115,7 @@ class Encode:
 TRAIN_ANY = S.Field("any", None, doc="training settings (see TrainConfig); start from the recipe's train")
 STAGES = {
     "prune": S.Record(Prune, {
-        "method": S.choice("percentile", "percentile", "threshold", "n_of_m"),
+        "method": S.choice("percentile", "percentile", "threshold", "n_of_m", "random", "gradual", "snip"),
         "n": S.Field("int", None, min=1, max=63, doc="n_of_m: weights kept per group"),
         "m": S.Field("int", None, min=2, max=64, doc="n_of_m: group size along the reduction axis"),
         "rate": S.ByLayerType(S.fraction(None, open_high=True, doc="fraction of remaining weights pruned")),
@@ -99,6 +123,13 @@ STAGES = {
         "output_rate_factor": S.nonneg(default=1.0), "scope": S.choice("layer", "layer", "global"),
         "rounds": S.Field("int", 1, min=1, max=100), "layers": S.Field("str_list", None),
         "retrain": TRAIN_ANY,
+    }),
+    "distill": S.Record(Distill, {
+        "student": S.Field("str", S.REQUIRED, doc="student model YAML, relative to the recipe"),
+        "temperature": S.pos(default=8.0), "weight": S.fraction(0.9), "train": TRAIN_ANY,
+    }),
+    "lowrank": S.Record(LowRank, {
+        "layers": S.MapOf(S.fraction(open_low=True, open_high=True)), "retrain": TRAIN_ANY,
     }),
     "structured": S.Record(Structured, {
         "layers": S.MapOf(S.fraction(open_high=True)), "norm": S.choice("l1", "l1", "l2"),
@@ -114,7 +145,8 @@ STAGES = {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
 }
-TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune"}
+TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train",
+             "lowrank": "retrain"}
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),
@@ -129,7 +161,7 @@ LOTTERY = S.Record(LotteryConfig, {
 TOP = S.Record(dict, {
     "version": S.choice(1, 1), "recipe": S.choice(S.REQUIRED, *KINDS), "name": S.Field("str", None),
     "description": S.Field("str", ""), "model": S.Field("str", S.REQUIRED, doc="model YAML, relative to the recipe"),
-    "dataset": S.Field("choice", None, choices=("digits", "mnist")), "output_model": S.Field("str", None),
+    "dataset": S.Field("choice", None, choices=("digits", "mnist5k", "mnist")), "output_model": S.Field("str", None),
     "seed": S.Field("int", 0, min=0), "train": S.Field("any", None), "stages": S.Field("any", None),
     "lottery": S.Field("any", None), "notes": S.Field("any", None),
 })
@@ -222,8 +254,8 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> tuple:
         if stage is not None:
             stages.append(stage)
     kinds = [s.kind for s in stages]
-    if "quantize" in kinds and any(k in ("prune", "structured") for k in kinds[kinds.index("quantize"):]):
-        problems.append("stages: prune and structured stages must come before quantize")
+    if "quantize" in kinds and any(k in ("prune", "structured", "distill", "lowrank") for k in kinds[kinds.index("quantize"):]):
+        problems.append("stages: prune, structured, lowrank and distill stages must come before quantize")
     return tuple(stages)
 
 
@@ -241,6 +273,11 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
         except ConfigError as exc:
             problems.extend(exc.problems)
     stage = S.build(STAGES[kind], {k: v for k, v in opts.items() if k != tkey})
+    if kind == "distill":
+        student = _rel(path, stage.student)
+        if not os.path.exists(student):
+            problems.append(f"{where}.student: file not found: {student}")
+        stage = replace(stage, student=student)
     if kind == "prune" and stage.method == "n_of_m":
         for need in ("n", "m"):
             if getattr(stage, need) is None:
@@ -248,7 +285,10 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
         if stage.n is not None and stage.m is not None and not stage.n < stage.m:
             problems.append(f"{where}.n: must be < m ({stage.m}); got {stage.n}")
     elif kind == "prune":
-        need = "rate" if stage.method == "percentile" else "quality"
+        need = "quality" if stage.method == "threshold" else "rate"
+        if stage.method == "snip" and (isinstance(stage.rate, dict) or stage.rounds != 1):
+            problems.append(f"{where}: snip prunes once at initialization with one global rate: "
+                            "rate must be one number and rounds 1")
         if getattr(stage, need) is None:
             problems.append(f"{where}.{need}: missing; expected {S._describe(STAGES[kind].fields[need])}")
     elif kind == "quantize":
@@ -259,8 +299,9 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
                 if b is None or not lo <= b <= hi:
                     problems.append(f"{where}.bits{'.' + t if t else ''}: must be an integer in [{lo}, {hi}] for "
                                     f"{stage.method}; got {b!r}")
-        if "finetune" in opts and stage.method != "kmeans":
-            problems.append(f"{where}.finetune: centroid fine-tuning needs method kmeans; got {stage.method!r}")
+        if "finetune" in opts and stage.method == "binary":
+            problems.append(f"{where}.finetune: fine-tuning needs method kmeans (centroids) or linear "
+                            f"(straight-through); got {stage.method!r}")
     if len(problems) > n:
         return None
     return replace(stage, **{tkey: tcfg}) if tkey else stage

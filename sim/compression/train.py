@@ -195,7 +195,7 @@ def _progress(total: int, desc: str):
 
 def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
           shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train",
-          start_iteration: int = 0) -> TrainResult:
+          start_iteration: int = 0, loss=None, project=None) -> TrainResult:
     """Train ``net`` (its current weights are the starting point) on ``data``.
 
     data: (x_train, y_train, x_val, y_val), x already shaped for the network.
@@ -208,6 +208,12 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     from 0 with this seed would see there, with fresh optimizer state (Adam moments zero, its
     bias correction restarting). Iterations in the result (early stop, history, snapshots) count
     from 0 on that absolute scale.
+    loss: ``loss(logits, y, idx) -> (mean loss, dlogits)`` for the training mini-batches (idx: their
+    rows in x_train), e.g. knowledge distillation; default cross-entropy. Validation is always
+    cross-entropy.
+    project: ``project(params) -> params`` applied before every forward pass, with gradients
+    passed straight through to the unprojected weights (the straight-through estimator of
+    quantization-aware fine-tuning); the returned weights are projected.
     """
     from .layers_np import backward, check_trainable, forward
     from .numerics import softmax_cross_entropy
@@ -243,7 +249,7 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
             if iteration in wanted:
                 snapshots[iteration] = _snapshot(params, net)
             if first or iteration % eval_every == 0 or iteration == total:
-                loss, acc = evaluate(net, x_val, y_val, params)
+                loss, acc = evaluate(net, x_val, y_val, params if project is None else project(params))
                 history.append((iteration, loss, acc))
                 if reached is None and cfg.target_val_loss and loss <= cfg.target_val_loss:
                     reached = iteration
@@ -260,9 +266,13 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                 if epoch * per_epoch + start // cfg.batch_size < start_iteration:
                     continue
                 idx = order[start:start + cfg.batch_size]
-                logits, caches = forward(net, params, x_train[idx], train=True)
-                _, dlogits = softmax_cross_entropy(logits, y_train[idx])
-                grads = backward(net, params, caches, dlogits)
+                fparams = params if project is None else project(params)
+                logits, caches = forward(net, fparams, x_train[idx], train=True)
+                if loss is None:
+                    _, dlogits = softmax_cross_entropy(logits, y_train[idx])
+                else:
+                    _, dlogits = loss(logits, y_train[idx], idx)
+                grads = backward(net, fparams, caches, dlogits)
                 _shape_grads(grads, params, masks, shared, cfg.weight_decay)
                 opt.step(params, grads)
                 _apply(params, masks, shared)
@@ -270,6 +280,8 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                 bar.update(1)
                 record(it)
     final = best[3] if cfg.restore_best else _snapshot(params, net)
+    if project is not None:
+        final = project(final)
     out = with_weights(net, final)
     codebooks = {name: final[(name, "codebook")] for name in shared}
     snapshots = {i: _by_layer(s, net) for i, s in snapshots.items()}

