@@ -94,7 +94,7 @@ def main(argv=None) -> int:
 
 
 def _logits(net, x):
-    from sim.engine.execute import execute
+    from sim.execution.execute import execute
     return execute(net, x)[0]
 
 

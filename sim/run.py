@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .engine.cost import estimate
-from .engine.execute import execute as kernel_execute
-from .engine.modes import MODES, check_fits, choose_mode, shapes_profile
+from .execution.execute import execute as kernel_execute
+from .execution.modes import MODES, check_fits, choose_mode, shapes_profile
 from .engine.numerics import FloatReference, design_numerics, traced
-from .engine.profile import WorkProfile
-from .engine.reference import execute_reference
+from .execution.profile import WorkProfile
+from .execution.reference import execute_reference
 from .engine.result import RunResult
 from .engine.simulate import simulate as event_simulate
 from .errors import ConfigError
@@ -79,7 +79,7 @@ class Result:
     outputs: object
     hw: HardwareConfig
     net: Network
-    mode: str = "full"  # execution mode of the profile (sim.engine.modes)
+    mode: str = "full"  # execution mode of the profile (sim.execution.modes)
     mode_reason: str = ""
 
     def write(self, folder: str | os.PathLike, timeline_layer: str | None = None, source: str | None = None):
@@ -159,7 +159,7 @@ class Execution:
     profile: WorkProfile
     accuracy: float | None  # the float model's (the network as given)
     reference: FloatReference | None = None  # per-layer float outputs each design is compared with
-    mode: str = "full"  # execution mode (sim.engine.modes): full or shapes
+    mode: str = "full"  # execution mode (sim.execution.modes): full or shapes
     mode_reason: str = ""
 
 
@@ -170,7 +170,7 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
     execute: "full" (every output), "shapes" (no values: work from shapes and stated densities,
-    no outputs, no accuracy) or "auto" (see ``sim.engine.modes.choose_mode``); a mode whose
+    no outputs, no accuracy) or "auto" (see ``sim.execution.modes.choose_mode``); a mode whose
     memory estimate exceeds the budget is a ConfigError naming the mode that would fit.
     """
     check_choice("prepare", "executor", executor, EXECUTORS)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.reference import conv2d, pool2d  # noqa: F401  (re-exported for the tests)
+from sim.execution.reference import conv2d, pool2d  # noqa: F401  (re-exported for the tests)
 
 
 def sparse_array(rng, shape, density, dtype=np.float32, low=-8, high=8):

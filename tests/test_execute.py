@@ -1,14 +1,14 @@
-"""sim.engine.execute against the numpy reference executor: outputs and every shared counter."""
+"""sim.execution.execute against the numpy reference executor: outputs and every shared counter."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import reference
 from sim.compression.quantize import quantize_layer
-from sim.engine import execute as ex
-from sim.engine.execute import eie_pe_work, execute, quantize_per_tensor
-from sim.engine.profile import same_counts
-from sim.engine.reference import execute_reference
+from sim.execution import execute as ex
+from sim.execution.execute import eie_pe_work, execute, quantize_per_tensor
+from sim.execution.profile import same_counts
+from sim.execution.reference import execute_reference
 from sim.workload.load import network_from_dict
 
 GRAPH = {

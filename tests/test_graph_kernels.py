@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from sim.engine.execute import execute_layer
-from sim.engine.profile import same_counts
-from sim.engine.reference import count_layer, forward_layer
+from sim.execution.execute import execute_layer
+from sim.execution.profile import same_counts
+from sim.execution.reference import count_layer, forward_layer
 from sim.workload.network import Layer, conv_out_size
 
 SETTINGS = settings(max_examples=25, deadline=None)

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine.execute import execute
-from sim.engine.profile import same_counts
-from sim.engine.reference import execute_reference
+from sim.execution.execute import execute
+from sim.execution.profile import same_counts
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.load import load_network, network_from_dict, save_network
 

@@ -27,8 +27,8 @@ BELOW["sweep"] = BELOW["api"] | {"api"}
 BELOW["commands"] = BELOW["sweep"] | {"sweep"}
 BELOW["cli"] = BELOW["commands"] | {"commands"}
 BELOW["facade"] = BELOW["cli"] | {"cli"}
-EXECUTION = {"sim.engine.execute", "sim.engine.reference", "sim.engine.profile", "sim.engine.tensor_exec",
-             "sim.engine.tensor_ops"}  # kernels + WorkProfile
+EXECUTION = {"sim.execution.execute", "sim.execution.reference", "sim.execution.profile", "sim.execution.tensor_exec",
+             "sim.execution.tensor_ops"}  # kernels + WorkProfile
 # Besides the standard library. llvmlite is numba's code generator (kernels/simd.py reads the
 # target's vector width from it); hardware/energy.py interpolates its node-scaling table with numpy.
 THIRD_PARTY = {"kernels": {"numpy", "numba", "llvmlite"}, "hardware": {"yaml", "numpy"}}

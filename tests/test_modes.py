@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from sim.engine.modes import check_fits, choose_mode, estimate_memory, shapes_profile
+from sim.execution.modes import check_fits, choose_mode, estimate_memory, shapes_profile
 from sim.errors import ConfigError
 from sim.run import prepare
 from sim.workload.topology import load_topology
@@ -64,9 +64,12 @@ def test_cli_exits_2_when_full_does_not_fit(topo):
 
 @pytest.mark.parametrize("model", ["models/lenet300.yaml", "models/lenet5.yaml"])
 def test_memory_estimate_is_not_below_measured_peak(model):
-    code = ("import resource, sim; from sim.run import prepare; from sim.engine.modes import estimate_memory;"
+    code = ("import resource, sim; from sim.run import prepare; from sim.execution.modes import estimate_memory;"
             f"ex = prepare({model!r}, batch=4, execute='full');"
             "print(estimate_memory(ex.net, 4, 'full'), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
-    est, peak = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                        check=True).stdout.split())
+    # The first run may compile numba kernels into the cache (a one-time cost the estimate is not
+    # about); measure the second, warm run.
+    for _ in range(2):
+        est, peak = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                            check=True).stdout.split())
     assert est >= 0.8 * peak

@@ -7,7 +7,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnx_models import GraphBuilder, graph_macs
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.load import load_network
 from sim.workload.onnx_import import load_onnx
@@ -16,7 +16,7 @@ ort = pytest.importorskip("onnxruntime")
 
 EXECUTORS = [execute_reference]
 try:  # the numba executor, when it exists, must agree with onnxruntime too
-    from sim.engine.execute import execute
+    from sim.execution.execute import execute
 
     EXECUTORS.append(execute)
 except ImportError:

@@ -8,9 +8,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from onnx_models import GraphBuilder
-from sim.engine.execute import execute
-from sim.engine.profile import same_counts
-from sim.engine.reference import execute_reference
+from sim.execution.execute import execute
+from sim.execution.profile import same_counts
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.onnx_import import load_onnx
 

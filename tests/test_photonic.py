@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.engine import photonic as P
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.hardware import load_hardware
 from sim.engine.dataflows import action_energies
 from sim.hardware.photonics import laser_dbm_per_waveguide, path_loss_db

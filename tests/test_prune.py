@@ -5,7 +5,7 @@ from sim.compression.prune import (apply_masks, density, full_masks, layer_rates
                                    random_masks)
 from sim.compression.structured import structured_prune
 from sim.compression.train import init_weights
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.workload.load import network_from_dict
 
 MLP = {"input_shape": [20], "layers": [

@@ -7,7 +7,7 @@ import sim
 from sim.cli import main
 from sim.compression.pipeline import run_recipe
 from sim.compression.recipe import load_recipe
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.data import inputs_for
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sim.engine.reference import conv2d, execute_reference, pool2d
+from sim.execution.reference import conv2d, execute_reference, pool2d
 from sim.workload.load import network_from_dict
 
 

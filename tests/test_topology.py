@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.load import load_network
 from sim.workload.topology import load_topology
@@ -176,7 +176,7 @@ def test_non_square_filters_and_separate_strides_keep_scalesim_macs(tmp_path):
     assert ds.dense_macs == scalesim_macs(700, 161, 20, 5, 1, 32, 2, 3)
     assert a.dense_macs == scalesim_macs(32, 32, 1, 7, 3, 16, 1)
     x = np.random.default_rng(0).random((1,) + a.in_shape, dtype=np.float32)
-    from sim.engine.execute import execute
+    from sim.execution.execute import execute
     y, prof = execute(net.replace(layers=[a], independent=True), [x])
     y_ref, prof_ref = execute_reference(net.replace(layers=[a], independent=True), [x])
     np.testing.assert_allclose(y[0], y_ref[0], rtol=1e-4, atol=1e-5)

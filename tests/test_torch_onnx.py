@@ -11,7 +11,7 @@ import onnx
 import pytest
 
 from onnx_models import graph_macs
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.workload.onnx_import import load_onnx
 
 torch = pytest.importorskip("torch")
@@ -92,7 +92,7 @@ TORCHVISION = [("resnet18", (3, 64, 64)), ("mobilenet_v3_small", (3, 64, 64)), (
 @pytest.mark.parametrize("name, shape", TORCHVISION)
 def test_torchvision_family_matches_onnxruntime(tmp_path, name, shape):
     tv = pytest.importorskip("torchvision")
-    from sim.engine.execute import execute
+    from sim.execution.execute import execute
     kwargs = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
     model = getattr(tv.models, name)(weights=None, **kwargs).eval()
     x = torch.randn((1,) + shape)

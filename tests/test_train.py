@@ -7,7 +7,7 @@ from sim.compression.pipeline import SplitData
 from sim.compression.prune import layer_rates, magnitude_masks
 from sim.compression.quantize import quantize_network
 from sim.compression.train import TrainConfig, _params, evaluate, init_weights, train, train_config, with_weights
-from sim.engine.reference import execute_reference
+from sim.execution.reference import execute_reference
 from sim.errors import ConfigError
 from sim.workload.data import load_dataset
 from sim.workload.load import network_from_dict

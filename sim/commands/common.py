@@ -70,7 +70,7 @@ def load_model_for(args):
     seed = args.seed if args.model else None
     mode = getattr(args, "execute", "full")
     if path.lower().endswith(".csv") and (mode == "shapes" or mode == "full" or args.density is None):
-        from ..engine.modes import check_fits
+        from ..execution.modes import check_fits
         from ..workload.topology import load_topology
         net = load_topology(path, seed=seed or 0, shapes_only=True)  # shapes only: no weight drawn yet
         net.meta["weight_density"] = 1.0 if args.density is None else float(args.density)

@@ -1,7 +1,7 @@
 """Forward and backward passes of chain networks in numpy, for training.
 
 Float32 throughout; a conv is im2col + one matmul (the same arithmetic as
-``sim.engine.reference.conv2d``, which stays the oracle). Only chain networks train (every layer
+``sim.execution.reference.conv2d``, which stays the oracle). Only chain networks train (every layer
 reads the one before it); conv layers train with ``groups == 1`` and ``dilation == 1``.
 
 Every sum runs in a fixed order (``numerics``: products, bias gradients, the loss) or as a fixed

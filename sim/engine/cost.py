@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer, Network
 from .dataflows import get
-from .profile import WorkProfile
+from ..execution.profile import WorkProfile
 from .result import LayerResult, RunResult
 from .traffic import fused_flags, layer_traffic, relative_index_entries
 from .traffic import weights_on_chip as _weights_on_chip

@@ -30,12 +30,12 @@ from ..hardware.numerics import NumericsSpec
 from ..hardware.spec import HardwareConfig
 from ..kernels.intmac import FLOOR, NEAREST_AWAY, NEAREST_EVEN, SATURATE, WRAP, int_csr_matmul
 from ..workload.network import Layer, Network
-from .execute import execute_layer
+from ..execution.execute import execute_layer
 from .numberformats import cast_float, dequantize, fake_quantize, grid_for, quantize
 from .noise import photonic_layer
 from .operands import (LayerRange, channel_shape, csr_of, design_weights, gemm_operands, gemm_result,  # noqa: F401
                        stored_codes, weight_grid)
-from .reference import count_layer, forward_layer, run_layers
+from ..execution.reference import count_layer, forward_layer, run_layers
 
 CLUSTER_SAMPLE = 200_000  # weights a re-clustering fits on (1-D k-means converges long before)
 ROUNDING_CODES = {"nearest_even": NEAREST_EVEN, "nearest_away": NEAREST_AWAY, "floor": FLOOR}

@@ -11,7 +11,7 @@ import numpy as np
 from ..hardware.numerics import NumberFormat
 from ..workload.network import Layer
 from .numberformats import Grid, grid_for, quantize
-from .reference import _windows
+from ..execution.reference import _windows
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ import numpy as np
 
 from ..hardware.spec import HardwareConfig, UnitGroupSpec
 from ..workload.network import Layer
-from .profile import LayerWork
+from ..execution.profile import LayerWork
 
 
 @dataclass(frozen=True)

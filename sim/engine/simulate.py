@@ -30,7 +30,7 @@ from ..hardware.spec import HardwareConfig
 from ..workload.network import Network
 from .buffers import CountingEnvironment, Dram, make_buffers
 from .dataflows import get
-from .profile import WorkProfile
+from ..execution.profile import WorkProfile
 from .result import LayerResult, RunResult
 from .tiles import LayerSchedule, Tile, layer_io
 from .tiling import map_layer

@@ -17,7 +17,7 @@ import numpy as np
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer
 from .buffers import buffer_capacity_bytes
-from .profile import LayerWork
+from ..execution.profile import LayerWork
 from .result import LayerResult
 from .traffic import Traffic, layer_traffic, vector_work
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer
 from .dataflows import get
-from .profile import LayerWork
+from ..execution.profile import LayerWork
 from .tiles import MAX_TILES, LayerIO, LayerSchedule, Tile, coalesce, split
 from .tiles import layer_io as _layer_io
 

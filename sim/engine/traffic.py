@@ -18,7 +18,7 @@ from ..workload.network import Layer, Network
 from ..workload.ops import BINARY
 from .buffers import buffer_capacity_bytes
 from .precision import mac_slots
-from .profile import LayerWork
+from ..execution.profile import LayerWork
 from .result import LayerResult
 
 

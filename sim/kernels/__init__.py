@@ -1,7 +1,7 @@
 """Numba kernels: compute a layer and count its work in one pass.
 
 Every kernel is a module-level ``@njit(cache=True)`` function over arrays and scalars that fills a
-preallocated output and its counters; the wrappers in ``sim.engine.execute`` unpack layers,
+preallocated output and its counters; the wrappers in ``sim.execution.execute`` unpack layers,
 convert weights once (``formats``) and allocate. Modules, one per format or dataflow:
 
 - ``arith``: dtype-dispatched decode / multiply-accumulate helpers shared by the kernels.

@@ -27,7 +27,7 @@ from ...hardware.energy import int_mac_pj
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
 from ..precision import nm_mode, stored_weight_bits
-from ..profile import LayerWork
+from ...execution.profile import LayerWork
 from ..result import LayerResult
 from ..tiles import LayerIO, LayerSchedule, map_elementwise
 from ..traffic import Traffic, electronic_layer, relative_index_storage_bits

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
-from ..profile import LayerWork
+from ...execution.profile import LayerWork
 from ..result import LayerResult
 from ..tiles import LayerIO, LayerSchedule, Tile, act_gemm, buffers_of, nbytes, split, streamed_weights
 from ..traffic import ceil_div, electronic_layer
