@@ -121,15 +121,18 @@ def load_inputs(args, net):
 def cmd_run(args) -> int:
     from .hardware.load import load_hardware
     from .report.files import print_summary, write_run
+    from .report.outdir import check_out_dir, default_out
     from .run import run
 
+    if args.out:
+        check_out_dir(args.out)
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net = load_model_for(args)
     inputs = load_inputs(args, net)
     batch = args.batch if inputs is None else len(inputs)
+    out = args.out or check_out_dir(default_out("reports", names=(hw.name, net.name)))
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
                  executor=args.executor, engine=args.engine)
-    out = args.out or os.path.join("reports", f"{hw.name}-{net.name}")
     write_run(result, out, timeline_layer=args.timeline)
     if not args.quiet:
         print_summary(result, out)
@@ -168,3 +171,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception:  # a bug in sim, not in the input: keep the traceback for the report
+        return report_internal_error()
+
+
+def report_internal_error() -> int:
+    """Print the current exception's traceback and a request to report it; exit status 3."""
+    import traceback
+    traceback.print_exc()
+    print("internal error: this is a bug in sim, not in your input. Please report it with the command line and "
+          "the files it used.", file=sys.stderr)
+    return 3

@@ -5,6 +5,7 @@ ConfigError saying what the limit is and what was asked, before anything is read
 """
 from __future__ import annotations
 
+import math
 import os
 import reprlib
 
@@ -72,3 +73,14 @@ def check_memory(file: str, where: str, nbytes: float, what: str) -> None:
     if nbytes > budget:
         raise ConfigError(file, f"{where}: {what} needs about {human_bytes(nbytes)} of memory; this machine allows "
                                 f"{human_bytes(budget)} (half its RAM)")
+
+
+def size_problem(what: str, shape, itemsize: int = 4) -> str | None:
+    """Why an array of ``shape`` is too large to allocate here, or None (exact integer arithmetic:
+    numpy's int64 product would wrap around for hostile shapes)."""
+    nbytes = math.prod(int(s) for s in shape) * itemsize
+    budget = memory_budget_bytes()
+    if nbytes > budget:
+        return (f"{what} of shape {list(shape)[:6]} needs {human_bytes(nbytes)}; this machine allows "
+                f"{human_bytes(budget)} (half its RAM)")
+    return None

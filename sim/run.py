@@ -13,6 +13,7 @@ from .engine.simulate import simulate as event_simulate
 from .engine.profile import WorkProfile
 from .engine.result import RunResult
 from .errors import ConfigError
+from .guard import check_run_size
 from .hardware.spec import HardwareConfig
 from .report.price import energy_rows, layer_rows, summary_row
 from .workload.network import Network
@@ -96,6 +97,7 @@ def prepare(net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=N
     """
     if batch < 1:
         raise ConfigError("--batch", f"must be an integer >= 1; got {batch}")
+    check_run_size(net, batch, seed)
     accuracy = None
     if inputs is None:
         data = real_inputs(net, data_dir)

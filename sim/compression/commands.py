@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..report.outdir import check_out_dir
+from ..validate import check_positive_number
 from .train import OPTIMIZERS, TrainConfig
 
 
@@ -64,8 +66,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     _positive("--batch-size", args.batch_size)
     _positive("--seed", args.seed, 0)
     _positive("--eval-every", args.eval_every, 0)
-    if not args.lr > 0:
-        raise ConfigError("--lr", f"must be > 0; got {args.lr}")
+    check_positive_number(args.lr, "--lr")
+    if args.out:
+        check_out_dir(Path(args.out).parent, "--out")
     arch = load_architecture(args.model)
     data = SplitData(arch, load_dataset(arch.dataset or "digits", args.data_dir))
     cfg = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
@@ -92,12 +95,19 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from .pipeline import run_recipe
     from .recipe import load_recipe
 
+    from ..report.outdir import default_out
+
     if args.seed is not None:
         _positive("--seed", args.seed, 0)
+    if args.out:
+        check_out_dir(args.out)
     recipe = load_recipe(args.recipe)
-    out = args.out or os.path.join("reports", "compression", recipe.name)
+    out = args.out or str(check_out_dir(default_out("reports", "compression", names=(recipe.name,))))
+    model_out = args.model_out or recipe.output_model
+    if model_out:
+        check_out_dir(Path(model_out).parent, "--model-out" if args.model_out else f"{recipe.path}: output_model")
     t0 = time.perf_counter()
-    result = run_recipe(recipe, out, data_dir=args.data_dir, seed=args.seed, model_out=args.model_out,
+    result = run_recipe(recipe, out, data_dir=args.data_dir, seed=args.seed, model_out=model_out,
                         log=(lambda *a: None) if args.quiet else print)
     wall_s = time.perf_counter() - t0
     if result.stages is not None:

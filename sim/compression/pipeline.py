@@ -12,6 +12,7 @@ The compressed model (YAML + .npz, loadable by ``sim.load_network``) goes to the
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, SimulationError
+from ..report.outdir import staged_outputs
 from ..workload.data import Dataset, load_dataset, shape_for
 from ..workload.load import load_network
 from ..workload.network import Network
@@ -76,13 +78,17 @@ def _write_csv(df: pd.DataFrame, path: str) -> None:
 
 def run_recipe(recipe: Recipe, out_dir: str, data_dir=None, seed: int | None = None,
                model_out: str | None = None, log=print) -> RecipeResult:
-    """Run ``recipe``; ``seed`` overrides the recipe's, ``model_out`` its output_model."""
-    os.makedirs(out_dir, exist_ok=True)
+    """Run ``recipe``; ``seed`` overrides the recipe's, ``model_out`` its output_model.
+
+    Everything is written to staging folders first and moved into place only when the whole
+    recipe succeeded: a failure leaves neither tables nor a model behind."""
     seed = recipe.seed if seed is None else seed
     model_out = model_out or recipe.output_model or os.path.join(out_dir, f"{recipe.name}-model.yaml")
-    if recipe.kind == "lottery_ticket":
-        return _run_lottery(recipe, out_dir, data_dir, seed, model_out, log)
-    return _run_deep_compression(recipe, out_dir, data_dir, seed, model_out, log)
+    runner = _run_lottery if recipe.kind == "lottery_ticket" else _run_deep_compression
+    with staged_outputs(out_dir, model_out) as (stage_dir, stage_model, final):
+        result = runner(recipe, stage_dir, data_dir, seed, stage_model, log)
+    return dataclasses.replace(result, out_dir=str(out_dir), model_path=str(model_out),
+                               files=[final(f) for f in result.files])
 
 
 def _dense_start(recipe: Recipe, data_dir, seed: int, log) -> tuple[Network, SplitData]:

@@ -8,8 +8,10 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml
+from ..validate import override_problems, value_problems
+from ..yamlfile import load_yaml_text, read_yaml
 from . import schema
+from .energy import action_energies
 from .spec import HardwareConfig
 
 
@@ -27,9 +29,10 @@ def parse_assignments(items: Iterable[str], file: str = "--set") -> dict[str, An
             problems.append(f"{item!r}: expected KEY=VALUE, e.g. pe_array.rows=32")
             continue
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            out[key.strip()] = load_yaml_text(raw) if raw.strip() else ""
         except yaml.YAMLError:
             out[key.strip()] = raw
+        problems.extend(value_problems(out[key.strip()], f"{key.strip()} (from --set)"))
     if problems:
         raise ConfigError(file, problems)
     return out
@@ -69,7 +72,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
 
 def validate(data: dict, file: str) -> HardwareConfig:
     """Check a raw config mapping against the schema; raise one ConfigError with every problem."""
-    problems: list[str] = []
+    problems: list[str] = value_problems(data)  # NaN/inf from --set or sweep values (files are checked on read)
     schema.check(schema.SCHEMA, data, "", problems)
     kind = data.get("kind")
     if kind == "electronic" and "pe_array" not in data:
@@ -89,6 +92,9 @@ def validate(data: dict, file: str) -> HardwareConfig:
     if problems:
         raise ConfigError(file, problems)
     hw = schema.build(schema.SCHEMA, data)
+    problems = override_problems(hw, action_energies(hw))
+    if problems:
+        raise ConfigError(file, problems)
     return _with_source(hw, file)
 
 

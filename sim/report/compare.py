@@ -7,7 +7,6 @@ sparsity techniques all on, each switched off in turn, and all off.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import pandas as pd
@@ -127,12 +126,17 @@ def cmd_compare(args) -> int:
     from .plots import ablation_chart, comparison_chart
     from .write import write_report_dir
 
+    from .outdir import check_out_dir, default_out
+
+    if args.out:
+        check_out_dir(args.out)
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net = load_model_for(args)
     inputs = load_inputs(args, net)
     if args.batch < 1:
         raise ConfigError("--batch", f"must be an integer >= 1; got {args.batch}")
     batch = args.batch if inputs is None else len(inputs)
+    out = args.out or check_out_dir(default_out("reports", names=("compare", net.name)))
     ex = prepare(net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir, executor=args.executor)
     table = compare(hws, ex, args.engine)
     tables = {"comparison.csv": table}
@@ -142,7 +146,6 @@ def cmd_compare(args) -> int:
         tables["ablation.csv"] = abl
         if len(abl):
             charts["ablation.png"] = lambda path: ablation_chart(abl, path)
-    out = args.out or os.path.join("reports", f"compare-{net.name}")
     write_report_dir(out, tables, charts)
     if not args.quiet:
         print_comparison(table, tables.get("ablation.csv"), out)

@@ -22,6 +22,7 @@ per_channel}) which says how the .npz stores its weights.
 from __future__ import annotations
 
 import io
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -30,7 +31,10 @@ import numpy as np
 import yaml
 
 from ..errors import ConfigError, did_you_mean
+from ..limits import short, size_problem
+from ..validate import check_seed
 from ..yamlfile import read_yaml, top_level_problems
+from .npzfile import float_array_problem, quant_problems, read_npz
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
 
 TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
@@ -79,6 +83,13 @@ def _fraction(p: _Problems, path: str, value):
     return float(value)
 
 
+def _too_big(p: _Problems, where: str, what: str, shape) -> bool:
+    msg = size_problem(what, shape)
+    if msg:
+        p.add(where, msg)
+    return msg is not None
+
+
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
                  input_shape: tuple[int, ...] | None = None) -> Network:
     """Load a network from a model YAML, an ONNX file or a SCALE-Sim topology CSV.
@@ -88,6 +99,7 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
     input shape for ONNX graphs whose input has symbolic dimensions.
     """
     path = str(path)
+    check_seed(seed, "seed")
     suffix = Path(path).suffix.lower()
     if suffix == ".onnx":
         from .onnx_import import load_onnx  # imported on use: onnx is only needed here
@@ -108,6 +120,8 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
             isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         p.add("input_shape", f"must be a list of 1 or 3 positive integers ([features] or [channels, height, width]); got {shape!r}")
         shape = None
+    if shape is not None and _too_big(p, "input_shape", "one input sample", shape):
+        shape = None
     dataset = data.get("dataset")
     if dataset is not None and dataset not in DATASETS:
         p.add("dataset", f"must be one of {', '.join(DATASETS)}; got {dataset!r}")
@@ -123,6 +137,7 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
 
     base_seed = int(data.get("seed", 0) if seed is None else seed)
     layers = _build_layers(p, layers_raw, tuple(shape), independent)
+    _too_big(p, "layers", "all weights together", (sum(lay.weight.size for lay in layers if lay.weight is not None),))
     p.raise_if_any()
 
     weights_file = data.get("weights")
@@ -203,7 +218,13 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
             _int(p, f"{where}.in_features", spec["in_features"])
         if out is None or len(p.items) > n_problems:
             return None
-        n_in = int(np.prod(in_shape))
+        n_in = math.prod(in_shape)
+        if spec.get("in_features", n_in) != n_in:
+            p.add(f"{where}.in_features", f"must equal the {n_in} features the layer receives ({list(in_shape)}); got "
+                                          f"{short(spec['in_features'])}")
+            return None
+        if _too_big(p, where, "its weight", (out, n_in)):
+            return None
         return Layer(out_shape=(out,), weight=np.zeros((out, n_in), np.float32),
                      bias=np.zeros(out, np.float32) if spec.get("bias", True) else None, **common)
     if kind == "conv2d":
@@ -225,6 +246,8 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         oh, ow = conv_out_size(h, k, s, pad, d), conv_out_size(w, k, s, pad, d)
         if oh < 1 or ow < 1:
             p.add(f"{where}.kernel_size", f"kernel {k} (dilation {d}, padding {pad}) does not fit the {h}x{w} input")
+            return None
+        if _too_big(p, where, "its weight", (oc, c // g, k, k)) or _too_big(p, where, "its output", (oc, oh, ow)):
             return None
         return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g, k, k), np.float32),
                      bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None,
@@ -294,11 +317,8 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
     if not os.path.exists(wpath):
         p.add("weights", f"weights file not found: {wpath}")
         return
-    try:
-        with np.load(wpath) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        p.add("weights", f"cannot read {wpath} as .npz ({exc})")
+    arrays = read_npz(wpath, p.items)
+    if arrays is None:
         return
     specs = {str(s.get("name")): s for s in raw if isinstance(s, dict)}
     for layer in layers:
@@ -308,6 +328,10 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
         if key not in arrays:
             p.add("weights", f"{wpath} has no array {key!r}")
             continue
+        bad = float_array_problem(key, arrays[key])
+        if bad:
+            p.add(f"layers ({layer.name})", f"{wpath}: {bad}")
+            continue
         w = arrays[key].astype(np.float32)
         if w.shape != layer.weight.shape:
             p.add(f"layers ({layer.name})", f"weights in {wpath} have shape {list(w.shape)}; the model needs {list(layer.weight.shape)}")
@@ -315,12 +339,18 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
         layer.weight = w
         if layer.bias is not None:
             b = arrays.get(f"{layer.name}/bias")
-            if b is None or b.shape != layer.bias.shape:
+            bad = None if b is None else float_array_problem(f"{layer.name}/bias", b)
+            if bad:
+                p.add(f"layers ({layer.name}).bias", f"{wpath}: {bad}")
+            elif b is None or b.shape != layer.bias.shape:
                 p.add(f"layers ({layer.name}).bias", f"{wpath} needs a bias of shape {list(layer.bias.shape)}")
             else:
                 layer.bias = b.astype(np.float32)
         q = specs.get(layer.name, {}).get("quant")
-        if isinstance(q, dict):
+        bad = quant_problems(layer.name, q, arrays, layer.weight.shape) if isinstance(q, dict) else []
+        for msg in bad:
+            p.add(f"layers ({layer.name}).quant", f"{wpath}: {msg}")
+        if isinstance(q, dict) and not bad:
             layer.quant = Quant(kind=q["kind"], bits=int(q["bits"]), per_channel=bool(q.get("per_channel", False)),
                                 **{k: arrays.get(f"{layer.name}/{k}") for k in ("codebook", "codes", "scale", "qvalues")})
 
