@@ -35,8 +35,14 @@ def cmd_sweep(args) -> int:
     from .runner import run_sweep
     from .spec import load_spec
 
+    from ..report.outdir import check_out_dir, default_out
+    from .checks import check_inputs_load
+
+    if args.out:
+        check_out_dir(args.out)
     spec = load_spec(resolve_path(args.spec))
-    out = args.out or os.path.join("reports", "sweeps", spec.name)
+    out = args.out or str(check_out_dir(default_out("reports", "sweeps", names=(spec.name,))))
+    check_inputs_load(spec)
     outcome = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, limit=args.limit,
                         progress=not args.quiet, plots=args.plots)
     if not args.quiet:
@@ -48,6 +54,6 @@ def cmd_sweep(args) -> int:
         for f in outcome.files:
             print(f"  wrote {f}")
     if outcome.points and outcome.errors == outcome.points:
-        print("error: every point failed; see the error column of sweep.csv", file=sys.stderr)
-        return 1
+        print(f"error: every point failed; see the error column of {os.path.join(out, 'sweep.csv')}", file=sys.stderr)
+        return 2
     return 0

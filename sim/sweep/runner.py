@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import ConfigError, SimulationError
 from .execute import STATUS_ERROR, columns, evaluate_chunk
 from .expand import Point, execution_key, expand
+from .orphans import die_with_parent
 from .pareto import feasible, pareto_front
 from .plots import plot_sweep
 from .spec import SweepSpec
@@ -116,7 +117,8 @@ class _LocalPool:
             else "forkserver" if "forkserver" in methods else "spawn"
         self.workers = workers
         self.forks = method == "fork"
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                           initializer=die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, spec, chunk):
         return self.pool.submit(evaluate_chunk, spec, chunk)

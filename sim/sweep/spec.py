@@ -45,6 +45,7 @@ from ..errors import ConfigError, did_you_mean
 from ..hardware import schema
 from ..hardware.load import apply_overrides, read_hardware_dict, validate
 from ..yamlfile import read_yaml, top_level_problems
+from .checks import sweep_value_problems
 from ..report.price import SUMMARY_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -414,6 +415,9 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             hw_data = apply_overrides(hw_data, fixed, path)
         validate(hw_data, f"{f} (with the 'set' of {path})" if fixed else f)  # a broken base is a spec error
         designs[design] = (f, hw_data)
+    problems = sweep_value_problems(grid, zipped, random_axes, samples, designs, constraints, HARDWARE_AXIS)
+    if problems:
+        raise ConfigError(path, problems)
     spec = SweepSpec(
         file=path, name=name, hardware=hardware, designs=designs, model_file=model_file,
         compression=compression, compression_file=compression_file, batch=batch, seed=seed, engine=engine,

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import ConfigError
 from .network import Layer, Network, Quant, conv_out_size
 from .onnx_ops import OPS
+from .onnx_checks import check_onnx_size, emitted_problems, network_array_problems
 
 
 @dataclass
@@ -62,7 +63,11 @@ def load_onnx(path: str | os.PathLike, input_shape: tuple[int, ...] | None = Non
     builder = _Builder(path, model, input_shape)
     for index, node in enumerate(model.graph.node):
         builder.convert(index, node)
-    return builder.network()
+    net = builder.network()
+    problems = network_array_problems(net)
+    if problems:
+        raise ConfigError(path, problems)
+    return net
 
 
 def _read(path: str):
@@ -72,6 +77,7 @@ def _read(path: str):
         raise ConfigError(path, "file not found")
     if os.path.isdir(path):
         raise ConfigError(path, "is a directory; expected an .onnx file")
+    check_onnx_size(path)
     try:
         model = onnx.load(path)
         onnx.checker.check_model(model)
@@ -212,6 +218,8 @@ class _Builder:
         if any(a.layer is None for a in src) and self.layers:
             self.fail("reads the network input, but is not the first layer; sim feeds the network input only "
                       "to the first layer")
+        for msg in emitted_problems(out_shape, fields):
+            self.fail(msg)
         names = tuple(a.layer for a in src)
         after_previous = len(src) == 1 and (names[0] is None or names[0] == self.layers[-1].name)
         name = self._layer_name()
@@ -293,6 +301,8 @@ class _Builder:
     # ---------------------------------------------------------------- attributes
     def square(self, attrs: dict, key: str) -> int:
         values = [int(v) for v in attrs.get(key, [1, 1])]
+        if not values or min(values) < 1:
+            self.fail(f"{key}={values[:4]}: must be integers >= 1")
         if len(set(values)) != 1:
             self.fail(f"{key}={values}: sim needs the same value along height and width")
         return values[0]
@@ -312,6 +322,8 @@ class _Builder:
             pairs = [(0, 0), (0, 0)]
         else:
             pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
+            if len(pads) != 4 or min(pads) < 0:
+                self.fail(f"pads={pads[:8]}: must be 4 integers >= 0 (begin and end of height and width)")
             pairs = [(pads[0], pads[2]), (pads[1], pads[3])]
         chosen = set()
         for n, (begin, end) in zip(size, pairs):

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..limits import MAX_CSV_BYTES, check_file_size, short, size_problem
 from .load import _Problems, synthetic_weight
 from .network import Layer, Network
 
@@ -55,6 +56,11 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0) 
     rows = _read_rows(path)
     p = _Problems(path)
     specs = [spec for spec in (_parse_row(p, line_no, fields) for line_no, fields in rows) if spec is not None]
+    for spec in specs:  # before any weight is drawn
+        for what, shape in (("its weight", spec["weight_shape"]), ("its input", spec["in_shape"])):
+            msg = size_problem(what, shape)
+            if msg:
+                p.add(f"layer {spec['name']!r}", msg)
     p.raise_if_any()
     if not specs:
         raise ConfigError(path, "no layers: expected a header line and at least one row of "
@@ -83,6 +89,7 @@ def _read_rows(path: str) -> list[tuple[int, list[str]]]:
         raise ConfigError(path, "file not found")
     if os.path.isdir(path):
         raise ConfigError(path, "is a directory; expected a SCALE-Sim topology .csv")
+    check_file_size(path, MAX_CSV_BYTES, "a topology .csv")
     try:
         with open(path, encoding="utf-8-sig") as f:  # -sig: spreadsheet exports start with a BOM
             lines = f.read().splitlines()
@@ -121,11 +128,12 @@ def _parse_row(p: _Problems, line_no: int, fields: list[str]) -> dict | None:
     values = {}
     for column, text in zip(columns[1:], fields[1:]):
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 18 else None  # 19+ digits size nothing real (and int() is slow)
         except ValueError:
             value = None
         if value is None or value < 1:
-            p.add(f"{where}, column '{column}'", f"must be a positive integer; got {text!r}")
+            p.add(f"{where}, column '{column}'", f"must be a positive integer; got {short(text)}")
+            value = None
         values[column] = value
     if None in values.values():
         return None
