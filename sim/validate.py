@@ -82,3 +82,18 @@ def override_problems(hw, known: dict) -> list[str]:
             problems.append(f"energy.overrides.{short(key)[1:-1]}: no such action on this design"
                             + did_you_mean(key, names) + f" (it has {len(names)}, e.g. {', '.join(names[:4])})")
     return problems
+
+
+def energy_table_problems(hw, action_energies) -> list[str]:
+    """Problems of a design's priced actions: values whose products overflow a float (a 1e308 ns
+    DAC latency, a link budget needing 10^400 mW of laser), and override keys that name nothing."""
+    try:
+        table = action_energies(hw)
+    except (OverflowError, ZeroDivisionError, ValueError) as exc:
+        return [f"energy: the design's values are outside any physical range; pricing its actions fails "
+                f"({type(exc).__name__}: {exc})"]
+    bad = [f"{c}.{a}" for (c, a), v in table.items() if not math.isfinite(v)]
+    if bad:
+        return [f"energy: the design's values overflow the energy of {', '.join(bad[:4])} (it would be inf pJ); "
+                "check the magnitudes of the fields it is made from"]
+    return override_problems(hw, table)

@@ -166,8 +166,8 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
         kind = spec.get("type")
         name = str(spec.get("name", f"{kind}{i}"))
         where = f"layers[{i}] ({name})"
-        if kind not in KIND_KEYS:
-            p.add(f"{where}.type", f"unknown layer type {kind!r}; expected one of {', '.join(LAYER_KINDS)}"
+        if not isinstance(kind, str) or kind not in KIND_KEYS:
+            p.add(f"{where}.type", f"unknown layer type {short(kind)}; expected one of {', '.join(LAYER_KINDS)}"
                   + did_you_mean(str(kind), LAYER_KINDS))
             continue
         if name in shapes:

@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-from ..limits import MAX_NPZ_BYTES, human_bytes
+from ..limits import MAX_NPZ_BYTES, human_bytes, short
 
 CODE_DTYPES = "iu"  # integer kinds a code / qvalue array may have
 
@@ -27,11 +27,17 @@ def read_npz(path: str, problems: list[str]) -> dict | None:
         problems.append(f"weights: {path} is empty; expected an .npz archive of arrays")
         return None
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                problems.append(f"weights: {path} is a single .npy array; expected an .npz archive of arrays")
-                return None
-            return {k: npz[k] for k in npz.files}
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            problems.append(f"weights: {path} is a single .npy array; expected an .npz archive of arrays")
+            return None
+        with npz:
+            arrays = {k: npz[k] for k in npz.files}
+        bad = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+        if bad:
+            problems.append(f"weights: {path}: member {short(bad[0])} is not a .npy array")
+            return None
+        return arrays
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, RuntimeError,
             NotImplementedError, MemoryError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]

@@ -2,13 +2,19 @@
 than its padded input gives none), finite weights and biases of a size that fits in memory."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+from ..errors import ConfigError
 
 from ..limits import MAX_ONNX_BYTES, check_file_size, size_problem
 
 
 def check_onnx_size(path: str) -> None:
     check_file_size(path, MAX_ONNX_BYTES, "an ONNX model")
+    if os.path.getsize(path) == 0:
+        raise ConfigError(path, "is empty; expected an ONNX model")
 
 
 def emitted_problems(out_shape, fields: dict) -> list[str]:
