@@ -49,10 +49,15 @@ def _numeric(arr: np.ndarray) -> bool:
     return arr.dtype.kind in "fiu"
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _finite_problem(name: str, arr: np.ndarray) -> str | None:
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         bad = np.flatnonzero(~np.isfinite(arr.reshape(-1)))
         return f"array {name!r}: must be finite; {bad.size} NaN/inf values (first at flat index {bad[0]})"
+    if arr.size and arr.dtype.itemsize > 4 and float(np.max(np.abs(arr))) > FLOAT32_MAX:
+        return f"array {name!r}: values up to {float(np.max(np.abs(arr))):.3g} overflow float32 (max {FLOAT32_MAX:.3g})"
     return None
 
 
