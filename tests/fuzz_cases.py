@@ -790,7 +790,8 @@ def cli_option_cases() -> list[Case]:
                        ("--",), tmp / "t")
         return Case("cli", f"train {label}", run)
     cases += [train_case(f"--lr {v}", ["--lr", v]) for v in ("nan", "inf", "-1", "0")]
-    cases += [train_case("--epochs 0", ["--epochs", "0"]), train_case("--seed -1", ["--seed", "-1"])]
+    cases += [train_case("--epochs 0", ["--epochs", "0"]), train_case("--seed -1", ["--seed", "-1"]),
+              train_case("fine, --out in a missing folder", [])]
     return cases
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..report.outdir import check_out_dir
+from ..report.outdir import check_out_dir, staged_output
 from ..validate import check_positive_number
 from .train import OPTIMIZERS, TrainConfig
 
@@ -78,8 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     acc = round(data.accuracy(res.net), 6)
     wall_s = time.perf_counter() - t0
     if args.out:
-        save_network(res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits")),
-                   args.out)
+        trained = res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits"))
+        with staged_output(Path(args.out).parent) as stage:  # the YAML and its .npz appear together or not at all
+            save_network(trained, stage / Path(args.out).name)
         where = args.out
     else:
         npz = Path(args.model).with_suffix(".npz")
