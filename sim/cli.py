@@ -174,6 +174,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # what sizes are checked up front cannot foresee: a resource limit, not a bug
+        print("error: out of memory: the inputs need more memory than this machine has; reduce --batch or the "
+              "model's or design's sizes", file=sys.stderr)
+        return 2
     except Exception:  # a bug in sim, not in the input: keep the traceback for the report
         return report_internal_error()
 

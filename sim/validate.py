@@ -97,3 +97,26 @@ def energy_table_problems(hw, action_energies) -> list[str]:
         return [f"energy: the design's values overflow the energy of {', '.join(bad[:4])} (it would be inf pJ); "
                 "check the magnitudes of the fields it is made from"]
     return override_problems(hw, table)
+
+
+MAX_MODELED = 2**20  # PEs, photonic units, queue slots, banks, channels: each is a simulated object
+
+
+def hardware_size_problems(hw) -> list[str]:
+    """Counts so large that simulating one object each would exhaust memory before any result
+    (1e12 PEs, a 1e9-deep activation queue); real designs stay far below ``MAX_MODELED``."""
+    sizes = [("memory.dram.channels", hw.memory.dram.channels)]
+    sizes += [(f"memory.buffers.{b.name}.banks", b.banks) for b in hw.memory.buffers]
+    sizes += [(f"memory.buffers.{b.name}.ports", b.ports) for b in hw.memory.buffers]
+    pe = hw.pe_array
+    if pe is not None:
+        sizes += [("pe_array (rows x cols)", pe.rows * pe.cols), ("pe_array.act_queue_depth", pe.act_queue_depth)]
+    ph = hw.photonic
+    if ph is not None:
+        for g in ("conv_units", "fc_units"):
+            unit = getattr(ph, g)
+            sizes += [(f"photonic.{g}.count", unit.count), (f"photonic.{g}.vector_width", unit.vector_width),
+                      (f"photonic.{g} (count x vector_width)", unit.count * unit.vector_width)]
+        sizes.append(("photonic.broadband_mr_per_unit", ph.broadband_mr_per_unit))
+    return [f"{where}: {n:,} is more than sim can model (at most {MAX_MODELED:,}, each one is simulated)"
+            for where, n in sizes if isinstance(n, int) and n > MAX_MODELED]

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import ConfigError, did_you_mean
-from ..validate import energy_table_problems, value_problems
+from ..validate import energy_table_problems, hardware_size_problems, value_problems
 from ..yamlfile import load_yaml_text, read_yaml
 from . import schema
 from .energy import action_energies
@@ -92,7 +92,7 @@ def validate(data: dict, file: str) -> HardwareConfig:
     if problems:
         raise ConfigError(file, problems)
     hw = schema.build(schema.SCHEMA, data)
-    problems = energy_table_problems(hw, action_energies)
+    problems = hardware_size_problems(hw) or energy_table_problems(hw, action_energies)
     if problems:
         raise ConfigError(file, problems)
     return _with_source(hw, file)
