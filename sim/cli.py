@@ -124,7 +124,7 @@ def load_inputs(args, net):
 def cmd_run(args) -> int:
     from .hardware.load import load_hardware
     from .report.files import print_summary, write_run
-    from .report.outdir import check_out_dir, default_out
+    from .outdir import check_out_dir, default_out
     from .run import run
 
     if args.out:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..report.outdir import check_out_dir, staged_output
+from ..outdir import check_out_dir, staged_output
 from ..validate import check_positive_number
 from .train import OPTIMIZERS, TrainConfig
 
@@ -96,7 +96,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from .pipeline import run_recipe
     from .recipe import load_recipe
 
-    from ..report.outdir import default_out
+    from ..outdir import default_out
 
     if args.seed is not None:
         _positive("--seed", args.seed, 0)

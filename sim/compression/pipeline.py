@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, SimulationError
-from ..report.outdir import staged_outputs
+from ..outdir import staged_outputs
 from ..workload.data import Dataset, load_dataset, shape_for
 from ..workload.load import load_network
 from ..workload.network import Network

@@ -126,7 +126,7 @@ def cmd_compare(args) -> int:
     from .plots import ablation_chart, comparison_chart
     from .write import write_report_dir
 
-    from .outdir import check_out_dir, default_out
+    from ..outdir import check_out_dir, default_out
 
     if args.out:
         check_out_dir(args.out)

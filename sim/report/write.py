@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .outdir import staged_output
+from ..outdir import staged_output
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:

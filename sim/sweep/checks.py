@@ -37,7 +37,54 @@ def _hardware_problems(axis: str, values: dict, designs: dict) -> list[str]:
     return out
 
 
-def _value_problems(where: str, axis: str, value, designs: dict, is_hardware: bool) -> list[str]:
+def _compression_problems(axis: str, value, compression: dict | None, recipe_file: str | None) -> list[str]:
+    """Problems of one compression axis value: the one-shot rules, or the recipe's own checker run on
+    a scratch copy of the recipe with the value set."""
+    if compression is None:
+        return []
+    from .compress import QUANT_BITS, compression_with
+    dotted = axis[len("compression."):]
+    if "recipe" in compression:
+        import os
+        import tempfile
+
+        import yaml
+
+        from ..compression.recipe import load_recipe
+        from ..errors import ConfigError
+        data = compression_with(compression, {dotted: value})["recipe"]
+        data["model"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(recipe_file)),
+                                                      str(data.get("model"))))
+        data.pop("output_model", None)
+        with tempfile.TemporaryDirectory(prefix="sim-sweep-check-") as tmp:
+            path = os.path.join(tmp, "recipe.yaml")
+            with open(path, "w", encoding="utf-8") as f:
+                yaml.safe_dump(data, f, sort_keys=False)
+            try:
+                load_recipe(path)
+            except ConfigError as exc:
+                return list(exc.problems)
+        return []
+    num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if dotted == "prune.density" and not (num and 0 < value <= 1):
+        return [f"must be a number in (0, 1]; got {short(value)}"]
+    if dotted == "prune.scope" and value not in ("layer", "global"):
+        return [f"must be layer or global; got {short(value)}"]
+    if dotted == "quantize.method" and value not in QUANT_BITS:
+        return [f"must be one of {', '.join(QUANT_BITS)}; got {short(value)}"]
+    if dotted.startswith("quantize.bits"):
+        method = (compression.get("quantize") or {}).get("method", "kmeans")
+        lo, hi = QUANT_BITS.get(method, (1, 16))
+        values = value.values() if isinstance(value, dict) and dotted == "quantize.bits" else [value]
+        if any(isinstance(b, bool) or not isinstance(b, int) or not lo <= b <= hi for b in values):
+            return [f"must be an integer in [{lo}, {hi}] for {method}; got {short(value)}"]
+    return []
+
+
+def _value_problems(where: str, axis: str, value, designs: dict, is_hardware: bool,
+                    compression=None, recipe_file=None) -> list[str]:
+    if axis.startswith("compression."):
+        return [f"{where} = {short(value)}: {p}" for p in _compression_problems(axis, value, compression, recipe_file)]
     if axis in RUN_MINIMUM:
         lo = RUN_MINIMUM[axis]
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
@@ -49,7 +96,7 @@ def _value_problems(where: str, axis: str, value, designs: dict, is_hardware: bo
 
 
 def sweep_value_problems(grid: dict, zipped: dict, random_axes: dict, samples: int, designs: dict,
-                         constraints: dict, hardware_axis) -> list[str]:
+                         constraints: dict, hardware_axis, compression=None, recipe_file=None) -> list[str]:
     """Every problem with the values of a spec whose structure is already valid."""
     n = point_count(grid, zipped, random_axes, samples)
     if n > MAX_SWEEP_POINTS:
@@ -67,7 +114,8 @@ def sweep_value_problems(grid: dict, zipped: dict, random_axes: dict, samples: i
     for section, axes in (("grid", grid), ("zip", zipped)):
         for axis, values in axes.items():
             for i, value in enumerate(values):
-                problems.extend(_value_problems(f"{section}.{axis}[{i}]", axis, value, designs, is_hw(axis)))
+                problems.extend(_value_problems(f"{section}.{axis}[{i}]", axis, value, designs, is_hw(axis),
+                                                compression, recipe_file))
                 if len(problems) > 50:
                     return problems
     for axis, ra in random_axes.items():
@@ -75,7 +123,7 @@ def sweep_value_problems(grid: dict, zipped: dict, random_axes: dict, samples: i
         ends = [(f"{where}[{i}]", v) for i, v in enumerate(ra.choices)] if ra.choices else \
             [(f"{where}.min", ra.low), (f"{where}.max", ra.high)]
         for w, value in ends:
-            problems.extend(_value_problems(w, axis, value, designs, is_hw(axis)))
+            problems.extend(_value_problems(w, axis, value, designs, is_hw(axis), compression, recipe_file))
     return problems
 
 

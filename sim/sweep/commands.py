@@ -35,7 +35,7 @@ def cmd_sweep(args) -> int:
     from .runner import run_sweep
     from .spec import load_spec
 
-    from ..report.outdir import check_out_dir, default_out
+    from ..outdir import check_out_dir, default_out
     from .checks import check_inputs_load
 
     if args.out:

@@ -415,7 +415,8 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             hw_data = apply_overrides(hw_data, fixed, path)
         validate(hw_data, f"{f} (with the 'set' of {path})" if fixed else f)  # a broken base is a spec error
         designs[design] = (f, hw_data)
-    problems = sweep_value_problems(grid, zipped, random_axes, samples, designs, constraints, HARDWARE_AXIS)
+    problems = sweep_value_problems(grid, zipped, random_axes, samples, designs, constraints, HARDWARE_AXIS,
+                                    compression, compression_file)
     if problems:
         raise ConfigError(path, problems)
     spec = SweepSpec(

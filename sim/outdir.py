@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 MAX_NAME_CHARS = 80
 STAGING_TAG = ".staging-"  # staging folders are .<name>.staging-<pid>-<random>
