@@ -693,6 +693,16 @@ def sweep_cases(n_mutations: int = 100) -> list[Case]:
             return expect_load(lambda: load_spec(f), "spec.yaml")
         cases.append(Case("sweep", label, run))
 
+    comp = {"prune": {"density": 0.5}, "quantize": {"method": "kmeans", "bits": 4}}
+    for axis, values in (("compression.prune.density", [0.5, 1.5]), ("compression.prune.density", [float("nan")]),
+                         ("compression.prune.density", ["abc"]), ("compression.quantize.bits", [4, 99]),
+                         ("compression.quantize.bits", [0]), ("compression.quantize.method", ["huffman"]),
+                         ("compression.prune.scope", ["galaxy"]), ("compression.prune.density", [0.2, 0.4])):
+        def run(tmp, axis=axis, values=values):
+            f = _write_yaml(tmp / "spec.yaml", {**_spec_base(tmp), "compression": comp, "grid": {axis: values}})
+            return expect_load(lambda: load_spec(f), "spec.yaml")
+        cases.append(Case("sweep", f"{axis} = {values}", run))
+
     def dup(tmp):
         f = _write_yaml(tmp / "spec.yaml", _spec_base(tmp))
         f.write_text(f.read_text() + "name: again\n")
@@ -789,6 +799,30 @@ def cli_option_cases() -> list[Case]:
             return cli(["train", str(model), "--epochs", "1", "--out", str(tmp / "t" / "m.yaml"), *opts],
                        ("--",), tmp / "t")
         return Case("cli", f"train {label}", run)
+    def idx_case(label, images, labels):
+        def run(tmp):
+            import struct
+            d = tmp / "idx"
+            d.mkdir()
+            for split in ("train", "t10k"):
+                (d / f"{split}-images-idx3-ubyte").write_bytes(images(struct))
+                (d / f"{split}-labels-idx1-ubyte").write_bytes(labels(struct))
+            model = _write_yaml(tmp / "mn.yaml", {"version": 1, "name": "mn", "input_shape": [784],
+                                                   "dataset": "mnist", "layers": [
+                                                       {"name": "fc1", "type": "fc", "out_features": 10}]})
+            return cli(["run", hw, "--model", str(model), "--data", str(d), "-q", "--out", str(tmp / "o")],
+                       ("idx",), tmp / "o")
+        return Case("cli", f"--data MNIST {label}", run)
+    cases += [
+        idx_case("garbage", lambda st: b"garbage" * 10, lambda st: b"x"),
+        idx_case("header claims 10^9 images", lambda st: st.pack(">IIII", 0x803, 10**9, 28, 28) + bytes(100),
+                 lambda st: st.pack(">II", 0x801, 10**9) + bytes(10)),
+        idx_case("labels out of range", lambda st: st.pack(">IIII", 0x803, 3, 28, 28) + bytes([7] * 3 * 784),
+                 lambda st: st.pack(">II", 0x801, 3) + bytes([200, 1, 2])),
+        idx_case("no images", lambda st: st.pack(">IIII", 0x803, 0, 28, 28), lambda st: st.pack(">II", 0x801, 0)),
+        idx_case("three valid images (fine)", lambda st: st.pack(">IIII", 0x803, 3, 28, 28) + bytes([7] * 3 * 784),
+                 lambda st: st.pack(">II", 0x801, 3) + bytes([3, 1, 2])),
+    ]
     cases += [train_case(f"--lr {v}", ["--lr", v]) for v in ("nan", "inf", "-1", "0")]
     cases += [train_case("--epochs 0", ["--epochs", "0"]), train_case("--seed -1", ["--seed", "-1"]),
               train_case("fine, --out in a missing folder", [])]
