@@ -1,15 +1,24 @@
 """sim: a hardware-aware simulator for compressed neural networks.
 
     import sim
-    hw = sim.load_hardware("hwconfigs/sonic.yaml")
-    net = sim.load_network("models/lenet300.yaml")
-    result = sim.run(hw, net, batch=1, seed=0)
-    result.summary, result.layers, result.energy   # pandas DataFrames
+    r = sim.run("hwconfigs/sonic.yaml", "models/lenet300.yaml")   # paths or loaded objects
+    r.summary, r.layers, r.energy       # pandas DataFrames; r.plot(); r.write("reports/x")
+    cmp = sim.compare(["hwconfigs/sonic.yaml", "hwconfigs/eie.yaml"], "models/lenet300.yaml")
+    cr = sim.compress("models/lenet300-deepcomp.yaml")             # cr.network, cr.table
+    sw = sim.sweep("sweeps/compression.yaml", workers=2)           # sw.points, sw.pareto
+
+Every result has ``.write(folder)`` (the files of the matching ``python -m sim`` command),
+``.plot()`` (matplotlib figures) and shows as a table in Jupyter.
 """
+from .api import Comparison, CompressionResult, compare, compress
+from .compression.recipe import Recipe, load_recipe
 from .errors import ConfigError, SimulationError
 from .hardware.load import load_hardware
-from .run import cost, execute, prepare, run
+from .run import Execution, Result, cost, execute, prepare, run
+from .sweep.api import SweepResult, sweep
+from .sweep.spec import SweepSpec, load_spec
 from .workload.load import load_network, save_network
 
-__all__ = ["ConfigError", "SimulationError", "cost", "execute", "load_hardware", "load_network", "prepare", "run",
-           "save_network"]
+__all__ = ["Comparison", "CompressionResult", "ConfigError", "Execution", "Recipe", "Result", "SimulationError",
+           "SweepResult", "SweepSpec", "compare", "compress", "cost", "execute", "load_hardware", "load_network",
+           "load_recipe", "load_spec", "prepare", "run", "save_network", "sweep"]

@@ -13,6 +13,7 @@ from .errors import ConfigError
 
 MAX_YAML_BYTES = 2**20  # configs, models, recipes and specs are a few KB; weights live in .npz
 MAX_CSV_BYTES = 8 * 2**20  # a SCALE-Sim topology has one short line per layer
+MAX_CFG_BYTES = 2**20  # a SCALE-Sim .cfg has a few dozen lines
 MAX_NPZ_BYTES = 2 * 2**30
 MAX_ONNX_BYTES = 2 * 2**30  # protobuf's own ceiling
 MAX_YAML_DEPTH = 64  # nesting levels of mappings/lists; real files use fewer than 8

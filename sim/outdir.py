@@ -57,6 +57,34 @@ def check_out_dir(out, flag: str = "--out") -> Path:
     return out
 
 
+def check_out_file(out, flag: str = "--out") -> Path:
+    """ConfigError unless ``out`` can be written as a file: not an existing folder, and its folder
+    (or the nearest existing ancestor) writable. Creates nothing that stays."""
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(flag, f"{out} is a folder; give a file name")
+    if not out.name or out.name in (".", ".."):
+        raise ConfigError(flag, f"{out} is not a file name")
+    check_out_dir(out.parent if str(out.parent) else Path("."), flag)
+    return out
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file beside it and a rename; nothing is left on failure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -1,6 +1,11 @@
-"""sim.run: one network on one design, end to end (DESIGN.md's stages in order)."""
+"""sim.run: one network on one design, end to end (DESIGN.md's stages in order).
+
+``run(hardware, model)`` = ``cost(hardware, prepare(model))``. Hardware and model are loaded
+objects or file paths; every function takes the hardware first, then the model.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -8,15 +13,48 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .engine.execute import execute as kernel_execute
-from .engine.reference import execute_reference
-from .engine.simulate import simulate as event_simulate
 from .engine.profile import WorkProfile
+from .engine.reference import execute_reference
 from .engine.result import RunResult
+from .engine.simulate import simulate as event_simulate
 from .errors import ConfigError
 from .guard import check_run_size
+from .hardware.load import load_hardware
 from .hardware.spec import HardwareConfig
+from .paths import resolve_path
+from .report.files import write_run
+from .report.html import html_table
 from .report.price import energy_rows, layer_rows, summary_row
+from .workload.load import load_network
 from .workload.network import Network
+
+ENGINES = ("auto", "event", "analytical")  # auto = event: the SimPy model
+EXECUTORS = ("auto", "kernels", "reference")  # auto = kernels: numba
+
+
+def check_choice(function: str, name: str, value, choices) -> None:
+    """ConfigError naming the function and argument when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"sim.{function}", f"{name}: must be one of {', '.join(choices)}; got {value!r}")
+
+
+def as_hardware(hardware) -> HardwareConfig:
+    """A loaded ``HardwareConfig`` as is; a path is loaded (and checked) with ``load_hardware``."""
+    if isinstance(hardware, HardwareConfig):
+        return hardware
+    if isinstance(hardware, (str, os.PathLike)):
+        return load_hardware(resolve_path(hardware))
+    raise TypeError(f"hardware must be a HardwareConfig or the path of a hardware YAML; got {type(hardware).__name__}")
+
+
+def as_network(model, seed: int | None = None) -> Network:
+    """A loaded ``Network`` as is; a path (model YAML, .onnx, SCALE-Sim .csv) is loaded, with
+    ``seed`` as the seed of any synthetic weights."""
+    if isinstance(model, Network):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return load_network(resolve_path(model), seed=seed)
+    raise TypeError(f"model must be a Network or the path of a model file; got {type(model).__name__}")
 
 
 @dataclass
@@ -33,6 +71,20 @@ class Result:
     hw: HardwareConfig
     net: Network
 
+    def write(self, folder: str | os.PathLike, timeline_layer: str | None = None):
+        """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
+        ``folder``, all or nothing; with ``timeline_layer`` also timeline.csv and timeline.png."""
+        return write_run(self, folder, timeline_layer=timeline_layer)
+
+    def plot(self):
+        """A matplotlib Figure: cycles (with the roofline bound) and energy by component, per layer."""
+        from .report.run_figure import run_figure
+        return run_figure(self)
+
+    def _repr_html_(self) -> str:
+        s = self.summary.iloc[0]
+        return html_table(self.summary, f"{s['model']} on {s['hwconfig']}")
+
 
 def synthetic_inputs(net: Network, batch: int, seed: int):
     """Seeded inputs in [0, 1) at the stated activation density (exact count of nonzeros per sample).
@@ -48,6 +100,9 @@ def synthetic_inputs(net: Network, batch: int, seed: int):
             row[rng.permutation(flat.shape[1])[keep:]] = 0.0
         return x
 
+    vocab = int(net.meta.get("vocab", 0) or 0)
+    if vocab and not net.independent:  # the input is token ids of an embedding table
+        return rng.integers(0, vocab, (batch,) + tuple(net.input_shape)).astype(np.float32)
     if net.independent:
         return [draw(lay.in_shape, lay.act_density if lay.act_density is not None else net.input_density)
                 for lay in net.layers]
@@ -64,14 +119,16 @@ def real_inputs(net: Network, data_dir=None):
 
 def execute(net: Network, inputs, executor: str = "auto"):
     """Run the network for real; ``executor`` is "kernels" (numba, also "auto") or "reference" (numpy)."""
+    check_choice("execute", "executor", executor, EXECUTORS)
     if executor == "reference":
         return execute_reference(net, inputs)
     return kernel_execute(net, inputs)
 
 
-def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, engine: str = "auto") -> RunResult:
+def simulate(hw: HardwareConfig, net: Network, profile: WorkProfile, engine: str = "auto") -> RunResult:
     """Turn work into cycles and counts: the SimPy event model ("event", also "auto") or the
     first-fidelity analytical estimate ("analytical")."""
+    check_choice("simulate", "engine", engine, ENGINES)
     if engine == "analytical":
         return estimate(net, profile, hw)
     return event_simulate(net, profile, hw)
@@ -88,16 +145,18 @@ class Execution:
     accuracy: float | None
 
 
-def prepare(net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
+def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
             executor: str = "auto") -> Execution:
-    """Execute ``net`` on real (or seeded synthetic) inputs.
+    """Execute ``model`` (a Network or a model file) on real (or seeded synthetic) inputs.
 
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
     """
-    if batch < 1:
-        raise ConfigError("--batch", f"must be an integer >= 1; got {batch}")
-    check_run_size(net, batch, seed)
+    check_choice("prepare", "executor", executor, EXECUTORS)
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ConfigError("sim.prepare", f"batch: must be an integer >= 1; got {batch!r}")
+    net = as_network(model, seed)
+    check_run_size(net, int(batch), seed)  # before anything is allocated
     accuracy = None
     if inputs is None:
         data = real_inputs(net, data_dir)
@@ -113,17 +172,21 @@ def prepare(net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=N
     return Execution(net, outputs, profile, accuracy)
 
 
-def cost(hw: HardwareConfig, ex: Execution, engine: str = "auto") -> Result:
-    """Simulate and price one execution on one design."""
-    result = simulate(ex.net, ex.profile, hw, engine)
+def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
+    """Simulate and price one execution on one design (a HardwareConfig or a hardware YAML)."""
+    check_choice("cost", "engine", engine, ENGINES)
+    hw = as_hardware(hardware)
+    result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_rows(result, hw)
     layers = layer_rows(result, ex.profile, energy)
     return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net)
 
 
-def summarize(hw: HardwareConfig, ex: Execution, engine: str = "auto") -> pd.DataFrame:
+def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     """Only the one-row summary of ``cost`` (what a sweep point keeps), without the per-layer table."""
-    result = simulate(ex.net, ex.profile, hw, engine)
+    check_choice("summarize", "engine", engine, ENGINES)
+    hw = as_hardware(hardware)
+    result = simulate(hw, ex.net, ex.profile, engine)
     return _summary(result, hw, ex, energy_rows(result, hw))
 
 
@@ -132,10 +195,15 @@ def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.Da
     return summary_row(result, hw, energy, ex.accuracy, storage_bytes, ex.net.name, hw.name)
 
 
-def run(hw: HardwareConfig, net: Network, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
+def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
         executor: str = "auto", engine: str = "auto") -> Result:
-    """Execute ``net`` on real (or seeded synthetic) inputs and cost it on ``hw``.
+    """Execute ``model`` on real (or seeded synthetic) inputs and cost it on ``hardware``.
 
-    Returns a Result whose ``summary``, ``layers`` and ``energy`` are DataFrames.
+    hardware: a HardwareConfig or a hardware YAML path; model: a Network or a model file (model
+    YAML, .onnx, SCALE-Sim .csv; ``seed`` seeds its synthetic weights). Returns a Result whose
+    ``summary``, ``layers`` and ``energy`` are DataFrames; ``Result.write(folder)`` writes them.
     """
-    return cost(hw, prepare(net, batch, seed, inputs, data_dir, executor), engine)
+    check_choice("run", "engine", engine, ENGINES)
+    check_choice("run", "executor", executor, EXECUTORS)
+    hw = as_hardware(hardware)
+    return cost(hw, prepare(model, batch, seed, inputs, data_dir, executor), engine)

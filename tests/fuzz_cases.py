@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-HW_NAMES = ("eie", "sonic", "systolic", "crosslight")
+HW_NAMES = ("eie", "sonic", "systolic", "crosslight", "eyeriss", "sparse_systolic")
 
 # Values a careless or hostile user writes where a number, a name or a section belongs.
 HOSTILE = [float("nan"), float("inf"), float("-inf"), -1, 0, "abc", 10**20, 1e308, -3.5, [], {}, None, True,
@@ -94,7 +94,8 @@ def expect_load(fn: Callable, file_mark: str, post: Callable | None = None) -> t
 
 
 NOT_APPLICABLE = {"accuracy", "model_accuracy", "weight_density", "calibration_latency_s", "calibration_energy_pj",
-                  "error"}  # columns left empty where they do not apply (no labels, no weights, not photonic)
+                  "error", "accuracy_change_pct", "status"}
+# columns left empty where they do not apply (no labels, no weights, not photonic, no comparison)
 
 
 def _report_problem(out: Path) -> str | None:
@@ -248,7 +249,7 @@ def _duplicate_key_case(kind: str, base_path: Path, loader) -> Case:
 
 
 def hw_cases(per_design: int = 120) -> list[Case]:
-    from sim.hardware.energy import action_energies
+    from sim.engine.dataflows import action_energies
     from sim.hardware.load import load_hardware
 
     def post(hw):
@@ -558,6 +559,173 @@ def topology_cases() -> list[Case]:
         case("binary", "\x00\x01\x02\x03"),
         case("huge file", lines[0] + "\n" + "c, 8, 8, 3, 3, 2, 4, 1,\n" * 400000),
     ]
+    return cases
+
+
+# ---------------------------------------------------------------- GEMM topology rows
+
+GEMM = "Layer, M, N, K, Sparsity,\nqkv, 16, 48, 32, 2:4,\nproj, 16, 32, 48, 1:4,\n"
+
+
+def gemm_cases() -> list[Case]:
+    """SCALE-Sim GEMM topologies (Layer, M, N, K[, Sparsity]): every cell of every row mutated."""
+    from sim.workload.load import load_network
+
+    def case(label, text):
+        def run(tmp):
+            f = tmp / "gemm.csv"
+            f.write_text(text)
+            return expect_load(lambda: load_network(f), "gemm.csv")
+        return Case("gemm", label, run)
+
+    lines = GEMM.splitlines()
+    cases = [case("fine", GEMM)]
+    for row in (1, 2):
+        cells = lines[row].split(",")
+        for col in range(1, 5):
+            for bad in HOSTILE_TEXT + (["3:2", "0:4", "2:0", "a:b", "2:4:8", ":", "99999999999999999999:4"]
+                                       if col == 4 else []):
+                mutated = list(cells)
+                mutated[col] = " " + bad
+                text = "\n".join(lines[:row] + [",".join(mutated)] + lines[row + 1:]) + "\n"
+                cases.append(case(f"row {row} column {col} = {bad!r}", text))
+    cases += [
+        case("too few columns", "Layer, M, N, K\nl1, 4, 4\n"),
+        case("huge M x K", "Layer, M, N, K\nl1, 1000000000, 4, 1000000000\n"),
+        case("huge N x K weight", "Layer, M, N, K\nl1, 4, 2000000000, 2000000000\n"),
+        case("header only", "Layer, M, N, K\n"),
+        case("no sparsity column (fine)", "Layer, M, N, K\nl1, 4, 8, 16\n"),
+    ]
+    return cases
+
+
+# ---------------------------------------------------------------- SCALE-Sim .cfg
+
+CFG_KEYS = {"architecture_presets": ("ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB",
+                                     "OfmapSramSzkB", "Dataflow", "Bandwidth", "MemoryBanks"),
+            "sparsity": ("SparsitySupport", "SparseRep", "BlockSize")}
+CFG_TEXT = ["0", "-1", "abc", "", "nan", "inf", "-inf", "1e308", "99999999999999999999", "3.5", "%(x)s", "x" * 5000,
+            "os", "true"]
+
+
+def _cfg_text(sections: dict) -> str:
+    return "".join(f"[{sec}]\n" + "".join(f"{k} : {v}\n" for k, v in kv.items()) + "\n" for sec, kv in sections.items())
+
+
+def _cfg_base(sparse: bool = False) -> dict:
+    return {"general": {"run_name": "fuzz_cfg"},
+            "architecture_presets": {"ArrayHeight": 8, "ArrayWidth": 8, "IfmapSramSzkB": 64, "FilterSramSzkB": 64,
+                                     "OfmapSramSzkB": 32, "Dataflow": "ws", "Bandwidth": 10, "MemoryBanks": 1},
+            "sparsity": {"SparsitySupport": "true" if sparse else "false", "SparseRep": "ellpack_block",
+                         "BlockSize": 4}}
+
+
+def cfg_cases() -> list[Case]:
+    """SCALE-Sim .cfg hardware files (INI): every key of [architecture_presets] and [sparsity] mutated,
+    plus broken INI structure. Loaded as a hwconfig (``load_hardware``)."""
+    from sim.hardware.load import load_hardware
+
+    def case(label, text):
+        def run(tmp):
+            f = tmp / "arch.cfg"
+            f.write_text(text) if isinstance(text, str) else f.write_bytes(text)
+            return expect_load(lambda: load_hardware(f), "arch.cfg")
+        return Case("cfg", label, run)
+
+    cases = [case("fine", _cfg_text(_cfg_base())), case("fine, sparse", _cfg_text(_cfg_base(True))),
+             case("google.cfg (fine)", (ROOT / "tests" / "data" / "scalesim" / "google.cfg").read_text())]
+    for section, keys in CFG_KEYS.items():
+        for key in keys:
+            for bad in CFG_TEXT:
+                data = _cfg_base(sparse=section == "sparsity")
+                data[section][key] = bad
+                cases.append(case(f"{section}.{key} = {bad[:20]!r}", _cfg_text(data)))
+            data = _cfg_base(sparse=section == "sparsity")
+            del data[section][key]
+            cases.append(case(f"{section}.{key} missing", _cfg_text(data)))
+    base = _cfg_text(_cfg_base())
+    cases += [
+        case("no [architecture_presets]", _cfg_text({"general": {"run_name": "x"}})),
+        case("duplicate key", base.replace("ArrayWidth : 8\n", "ArrayWidth : 8\nArrayWidth : 16\n")),
+        case("duplicate section", base + "[general]\nrun_name : again\n"),
+        case("key outside a section", "ArrayHeight : 8\n" + base),
+        case("binary", b"\x00\xff\xfe" * 100),
+        case("empty", ""),
+        case("huge file", base + "# padding\n" * 200000),
+        case("run_name ../../x (fine, sanitized)", base.replace("run_name : fuzz_cfg", "run_name : ../../x")),
+        case("huge array", base.replace("ArrayHeight : 8", "ArrayHeight : 1000000").replace(
+            "ArrayWidth : 8", "ArrayWidth : 1000000")),
+    ]
+    return cases
+
+
+def import_config_cases() -> list[Case]:
+    """``python -m sim import-config``: --out problems before any work, bad .cfg files, nothing left behind."""
+    def case(label, text, out_rel="o/hw.yaml", setup=None, cwd_mode=False):
+        def run(tmp):
+            cfg = tmp / "arch.cfg"
+            cfg.write_text(text)
+            if setup:
+                setup(tmp)
+            out = tmp / out_rel
+            argv = ["import-config", str(cfg)] + ([] if cwd_mode else ["--out", str(out)])
+            res = cli(argv, ("arch.cfg", "--out"), out.parent if not cwd_mode else tmp / "hwconfigs", cwd=tmp)
+            if res[0] == "ok":
+                from sim.hardware.load import load_hardware
+                written = out if not cwd_mode else next((tmp / "hwconfigs").glob("*.yaml"))
+                if tmp not in written.resolve().parents:
+                    return "fail", f"wrote outside the working folder: {written}"
+                return expect_load(lambda: load_hardware(written), written.name)
+            return res
+        return Case("import-config", label, run)
+
+    good = _cfg_text(_cfg_base())
+    bad = _cfg_text({**_cfg_base(), "architecture_presets": {**_cfg_base()["architecture_presets"],
+                                                              "ArrayHeight": "nan"}})
+
+    def a_file(tmp):
+        (tmp / "afile").write_text("keep me")
+    return [
+        case("fine", good), case("fine, sparse", _cfg_text(_cfg_base(True))),
+        case("fine, default out with run_name ../../x", good.replace("fuzz_cfg", "../../x"), cwd_mode=True),
+        case("bad cfg", bad), case("--out is a folder", good, out_rel="o", setup=lambda t: (t / "o").mkdir()),
+        case("--out under a file", good, out_rel="afile/hw.yaml", setup=a_file),
+        case("--out unwritable", good, out_rel="/proc/sim-fuzz/hw.yaml"),
+        case("missing cfg", "", setup=lambda t: (t / "arch.cfg").unlink() if (t / "arch.cfg").exists() else None),
+    ]
+
+
+def sensitivity_cases() -> list[Case]:
+    """``python -m sim sensitivity``: --out, --vary, --set, --batch and --seed problems are one clear error
+    before any work; a small fine run writes finite tables."""
+    hw = str(ROOT / "hwconfigs" / "systolic.yaml")
+
+    def case(label, opts, marks=("--", "systolic.yaml", "batch", "seed"), setup=None):
+        def run(tmp):
+            model, _, _ = tiny_model(tmp)
+            if setup:
+                setup(tmp)
+            out = tmp / "sens"
+            argv = ["sensitivity", hw, "--model", str(model), "--vary", "clock_ghz=0.5:2"] + \
+                [o.replace("{tmp}", str(tmp)) for o in opts]
+            if "--out" not in opts:
+                argv += ["--out", str(out)]
+            return cli(argv, marks, out)
+        return Case("sensitivity", label, run)
+
+    def a_file(tmp):
+        (tmp / "afile").write_text("keep me")
+    cases = [case("fine", [])]
+    for v in ("x", "clock_ghz=nan:1", "clock_ghz=1:inf", "clock_ghz=2:1", "clock_ghz=a:b", "=1:2",
+              "clock_ghz=1:" + "9" * 5000, "no_such.key=1:2", "clock_ghz=-1:2"):
+        cases.append(case(f"--vary {v[:30]}", ["--vary", v]))
+    for v in ("clock_ghz=.nan", "pe_array.rows=-1", "nope=1", "x"):
+        cases.append(case(f"--set {v}", ["--set", v]))
+    cases += [case("--batch 0", ["--batch", "0"]), case("--seed -1", ["--seed", "-1"]),
+              case("--batch huge", ["--batch", "10000000000"]),
+              case("--out is a file", ["--out", "{tmp}/afile"], setup=a_file),
+              case("--out under a file", ["--out", "{tmp}/afile/sub"], setup=a_file),
+              case("--out unwritable", ["--out", "/proc/sim-fuzz/sens"])]
     return cases
 
 
@@ -911,7 +1079,8 @@ def _get(data, path):
 def all_cases(scale: float = 1.0) -> list[Case]:
     s = lambda n: max(4, int(n * scale))  # noqa: E731
     return (hw_cases(s(120)) + hw_run_cases(max(1, int(6 * scale))) + model_cases(s(120)) + npz_cases()
-            + onnx_cases() + topology_cases() + recipe_cases(s(100)) + compress_cli_cases() + sweep_cases(s(100))
+            + onnx_cases() + topology_cases() + gemm_cases() + cfg_cases() + import_config_cases()
+            + sensitivity_cases() + recipe_cases(s(100)) + compress_cli_cases() + sweep_cases(s(100))
             + cli_option_cases() + set_cases(s(80)))
 
 

@@ -61,33 +61,30 @@ class GraphBuilder:
 
 
 def graph_macs(model: onnx.ModelProto, batch: int) -> list[int]:
-    """Dense MACs of each Conv / Gemm / MatMul node, counted from ONNX's own shape inference.
-
-    Convolution taps that fall on padding are not MACs: per axis, count the kernel taps of each
-    output position that land inside the input.
+    """Dense MACs of each Conv / Gemm / MatMul-with-a-weight node, counted from ONNX's own shape
+    inference: every tap of the dense layer, padding included (the convention of SCALE-Sim, fvcore
+    and ptflops): output elements x (input channels per group x kernel taps) for a Conv, output
+    elements x K for a Gemm / MatMul.
     """
     inferred = onnx.shape_inference.infer_shapes(model)
     shapes = {}
     for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         shapes[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    inits = {init.name for init in model.graph.initializer}
     for init in model.graph.initializer:
         shapes[init.name] = list(init.dims)
     macs = []
+    for node in model.graph.node:  # constants: initializers and what is computed from them only
+        if all(n in inits for n in node.input if n):
+            inits.update(node.output)
     for node in model.graph.node:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "Conv":
-            _, _, h, w = shapes[node.input[0]]
-            o, cg, kh, kw = shapes[node.input[1]]
-            _, _, oh, ow = shapes[node.output[0]]
-            s = attrs.get("strides", [1, 1])
-            d = attrs.get("dilations", [1, 1])
-            p = attrs.get("pads", [0, 0, 0, 0])
-            if attrs.get("auto_pad", b"NOTSET") == b"SAME_UPPER":  # the smaller half of the padding goes first
-                p = [((-(-n // st) - 1) * st + (k - 1) * dd + 1 - n) // 2 for n, st, k, dd in
-                     ((h, s[0], kh, d[0]), (w, s[1], kw, d[1]))]
-            taps_h = sum(1 for y in range(oh) for i in range(kh) if 0 <= y * s[0] - p[0] + i * d[0] < h)
-            taps_w = sum(1 for x in range(ow) for j in range(kw) if 0 <= x * s[1] - p[1] + j * d[1] < w)
-            macs.append(batch * o * cg * taps_h * taps_w)
-        elif node.op_type in ("Gemm", "MatMul"):  # the weight's shape: a Reshape before may hide the batch size
-            macs.append(batch * int(np.prod(shapes[node.input[1]])))
+            _, cg, kh, kw = shapes[node.input[1]]
+            out = shapes[node.output[0]]
+            macs.append(batch * int(np.prod(out[1:])) * cg * kh * kw)
+        elif node.op_type in ("Gemm", "MatMul") and node.input[1] in inits:
+            w = shapes[node.input[1]]
+            out = shapes.get(node.output[0]) or []
+            rows = int(np.prod(out[1:-1])) if len(out) > 2 else 1  # tokens of a 3-D activation
+            macs.append(batch * rows * int(np.prod(w)))
     return macs

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.api import ablation_table, comparison_table
 from sim.cli import main
 from sim.hardware import load_hardware
 from sim.report import compare as C
@@ -40,12 +41,12 @@ def test_energy_per_device_sums_to_the_total(execution, name):
 
 def test_comparison_rows_and_ablation_variants(execution):
     hws = [load_hardware(ROOT / "hwconfigs" / f"{n}.yaml") for n in HWCONFIGS]
-    table = C.compare(hws, execution, engine="analytical")
+    table = comparison_table(hws, execution, engine="analytical")
     assert list(table.columns) == C.COMPARISON_COLUMNS
     assert table["hwconfig"].tolist() == list(HWCONFIGS)
     assert table["calibration_latency_s"].iloc[0] == pytest.approx(4e-6)  # TO: 4 us, all rings at once
     assert table["calibration_latency_s"].iloc[2:].isna().all()  # electronic designs have no rings
-    abl = C.ablation(hws, execution, engine="analytical")
+    abl = ablation_table(hws, execution, engine="analytical")
     variants = ["all_on", "no_fc_compression", "no_conv_compression", "no_vcsel_power_gating",
                 "no_weight_clustering", "all_off"]
     assert abl["hwconfig"].tolist() == ["sonic"] * 6 + ["crosslight"] * 6

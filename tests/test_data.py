@@ -59,7 +59,7 @@ def test_bad_idx_and_missing_files_are_config_errors(tmp_path):
         read_idx(str(tmp_path / "bad"))
     with pytest.raises(ConfigError, match="not found"):
         load_dataset("mnist", tmp_path)
-    with pytest.raises(ConfigError, match="--data"):
+    with pytest.raises(ConfigError, match="data_dir"):
         load_dataset("mnist")
     with pytest.raises(ConfigError, match="must be one of"):
         load_dataset("cifar")

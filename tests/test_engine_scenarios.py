@@ -27,10 +27,10 @@ def tile(label, load=0, compute=0, store=0, pe=None, balanced=None, reprogram=0)
                 reprogram_cycles=reprogram)
 
 
-def run(tiles, **kw):
+def run(tiles, prefetch_tiles=2, **kw):
     env, dram, bufs = make(**kw)
     lr = LayerResult("L", "fc", 0, 0, 0, 0)
-    run_tiles(env, tiles, dram, bufs, lr, lambda *a: None)
+    run_tiles(env, tiles, dram, bufs, lr, lambda *a: None, prefetch_tiles)
     return env.now, lr
 
 
@@ -120,3 +120,12 @@ def test_counts_are_recorded_per_byte_moved(n_tiles):
     assert lr.counts[("dram", "read_bits")] == 800 * n_tiles
     assert lr.counts[("buf", "write_bits")] == 800 * n_tiles
     assert sum(lr.stalls.values()) <= now
+
+
+def test_prefetch_tiles_from_the_config():
+    # Two tiles, each 640 B to load (10 cycles at 64 B/cycle) and 100 cycles of compute. With two tiles
+    # in flight the second load hides under the first compute: 10 + 100 + 100 = 210 cycles; with one
+    # slot the second load waits for the first compute to end: 10 + 100 + 10 + 100 = 220.
+    tiles = [tile(f"t{i}", load=640, compute=100) for i in range(2)]
+    assert run(tiles, prefetch_tiles=2)[0] == 210
+    assert run(tiles, prefetch_tiles=1)[0] == 220

@@ -44,12 +44,16 @@ def _run_all(cases, tmp_path: Path) -> None:
 
 
 KINDS = {
-    "hwconfig": lambda: fc.hw_cases(40),
+    "hwconfig": lambda: fc.hw_cases(24),  # per design (six designs)
     "hwconfig-run": lambda: fc.hw_run_cases(1),
     "model": lambda: fc.model_cases(40),
     "npz": fc.npz_cases,
     "onnx": fc.onnx_cases,
     "topology": lambda: fc.topology_cases()[::3] + fc.topology_cases()[-12:],
+    "gemm": lambda: fc.gemm_cases()[::2] + fc.gemm_cases()[-5:],
+    "cfg": fc.cfg_cases,
+    "import-config": fc.import_config_cases,
+    "sensitivity": fc.sensitivity_cases,
     "recipe": lambda: fc.recipe_cases(30) + fc.compress_cli_cases(),
     "sweep": lambda: fc.sweep_cases(30),
     "cli": fc.cli_option_cases,
@@ -249,11 +253,11 @@ def test_cli_process_good_run_and_out_that_is_a_file(tmp_path):
 
 def test_internal_errors_exit_3_with_a_traceback_and_a_report_request(tmp_path, monkeypatch, capsys):
     from sim.cli import main
-    run_module = sys.modules["sim.run"]  # `sim.run` is also the name of the function sim exports
+    from sim.commands import run as run_command
 
     def boom(*a, **k):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(run_module, "run", boom)
+    monkeypatch.setattr(run_command, "run", boom)
     model, _, _ = fc.tiny_model(tmp_path)
     rc = main(["run", str(ROOT / "hwconfigs" / "eie.yaml"), "--model", str(model), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sim.engine import photonic as P
 from sim.engine.reference import execute_reference
 from sim.hardware import load_hardware
-from sim.hardware.energy import action_energies
+from sim.engine.dataflows import action_energies
 from sim.hardware.photonics import laser_dbm_per_waveguide, path_loss_db
 from sim.run import cost, prepare
 from sim.workload.load import network_from_dict

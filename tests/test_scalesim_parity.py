@@ -7,7 +7,7 @@ WS) prints 112283 "Total Cycles": the 0-based index of the last cycle, i.e. 1122
 
 import pytest
 
-from sim.engine.pe import fill_drain_cycles, fold_counts, scalesim_compute_cycles
+from sim.engine.dataflows.systolic import fill_drain_cycles, fold_counts, scalesim_compute_cycles
 from sim.engine.tiling import layer_io, map_layer
 from sim.hardware import load_hardware
 from sim.run import prepare

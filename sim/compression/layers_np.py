@@ -3,6 +3,10 @@
 Float32 throughout; a conv is im2col + one matmul (the same arithmetic as
 ``sim.engine.reference.conv2d``, which stays the oracle). Only chain networks train (every layer
 reads the one before it); conv layers train with ``groups == 1`` and ``dilation == 1``.
+
+Every sum runs in a fixed order (``numerics``: products, bias gradients, the loss) or as a fixed
+sequence of element-wise adds (pooling windows), never through BLAS or numpy's reductions, so a
+training step gives the same bits on every CPU, BLAS and thread count.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ConfigError
 from ..workload.network import Network
+from .numerics import column_sums, matmul, softmax_cross_entropy
 
 TRAINABLE_KINDS = ("fc", "conv2d", "relu", "relu6", "maxpool", "avgpool", "global_avgpool", "flatten", "softmax")
 
@@ -51,6 +56,26 @@ def _scatter_windows(dwin: np.ndarray, shape: tuple, k: int, s: int) -> np.ndarr
     return dx
 
 
+def _window_sums(win: np.ndarray) -> np.ndarray:
+    """Sum over the last two (window) axes as k*k element-wise adds in row-major window order."""
+    k1, k2 = win.shape[-2:]
+    total = win[..., 0, 0].copy()
+    for di in range(k1):
+        for dj in range(k2):
+            if di or dj:
+                total += win[..., di, dj]
+    return total
+
+
+def _plane_means(x: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) -> (B, C, 1, 1) means, positions added in row-major order."""
+    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    total = flat[:, :, 0].copy()
+    for t in range(1, flat.shape[2]):
+        total += flat[:, :, t]
+    return (total / np.float32(flat.shape[2]))[:, :, None, None]
+
+
 def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
     """Logits for inputs ``x`` (batch first). Returns (logits, caches) where caches is a list
     (one entry per layer) when ``train`` is true, else None. ``params`` maps
@@ -61,7 +86,7 @@ def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
         cache = None
         if kind == "fc":
             x2 = x.reshape(x.shape[0], -1)
-            y = x2 @ params[(layer.name, "weight")].T
+            y = matmul(x2, params[(layer.name, "weight")].T)
             if layer.bias is not None:
                 y += params[(layer.name, "bias")]
             cache = (x2, x.shape)
@@ -72,7 +97,7 @@ def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
             win = _windows(xp, k, layer.stride)  # (B, C, OH, OW, k, k)
             b, _, oh, ow = win.shape[:4]
             cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * k * k)
-            y = cols @ w.reshape(o, -1).T
+            y = matmul(cols, w.reshape(o, -1).T)
             if layer.bias is not None:
                 y += params[(layer.name, "bias")]
             y = y.reshape(b, oh, ow, o).transpose(0, 3, 1, 2)
@@ -92,12 +117,12 @@ def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
             cache = (arg, xp.shape)
         elif kind == "avgpool":
             k, s, p = layer.kernel_size, layer.stride, layer.padding
-            total = _windows(_pad(x, p), k, s).sum(axis=(4, 5))
-            count = _windows(_pad(np.ones((1, 1) + x.shape[2:], x.dtype), p), k, s).sum(axis=(4, 5))
+            total = _window_sums(_windows(_pad(x, p), k, s))
+            count = _window_sums(_windows(_pad(np.ones((1, 1) + x.shape[2:], x.dtype), p), k, s))
             y = total / count  # padded cells excluded, as the reference executor does
             cache = (count, _pad(x, p).shape)
         elif kind == "global_avgpool":
-            y = x.mean(axis=(2, 3), keepdims=True)
+            y = _plane_means(x)
             cache = x.shape
         elif kind == "flatten":
             y = x.reshape(x.shape[0], -1)
@@ -126,20 +151,20 @@ def backward(net: Network, params: dict, caches: list, dlogits: np.ndarray) -> d
         if kind == "fc":
             x2, in_shape = cache
             w = params[(layer.name, "weight")]
-            grads[(layer.name, "weight")] = dy.T @ x2
+            grads[(layer.name, "weight")] = matmul(dy.T, x2)
             if layer.bias is not None:
-                grads[(layer.name, "bias")] = dy.sum(axis=0)
-            dy = (dy @ w).reshape(in_shape) if need_dx else None
+                grads[(layer.name, "bias")] = column_sums(dy)
+            dy = matmul(dy, w).reshape(in_shape) if need_dx else None
         elif kind == "conv2d":
             cols, xp_shape, (b, oh, ow) = cache
             w = params[(layer.name, "weight")]
             o, c, k, _ = w.shape
             dym = dy.transpose(0, 2, 3, 1).reshape(b * oh * ow, o)
-            grads[(layer.name, "weight")] = (dym.T @ cols).reshape(w.shape)
+            grads[(layer.name, "weight")] = matmul(dym.T, cols).reshape(w.shape)
             if layer.bias is not None:
-                grads[(layer.name, "bias")] = dym.sum(axis=0)
+                grads[(layer.name, "bias")] = column_sums(dym)
             if need_dx:
-                dwin = (dym @ w.reshape(o, -1)).reshape(b, oh, ow, c, k, k).transpose(0, 3, 1, 2, 4, 5)
+                dwin = matmul(dym, w.reshape(o, -1)).reshape(b, oh, ow, c, k, k).transpose(0, 3, 1, 2, 4, 5)
                 dxp = _scatter_windows(dwin, xp_shape, k, layer.stride)
                 p = layer.padding
                 dy = dxp[:, :, p:xp_shape[2] - p, p:xp_shape[3] - p] if p else dxp
@@ -167,14 +192,3 @@ def backward(net: Network, params: dict, caches: list, dlogits: np.ndarray) -> d
         if dy is not None:
             dy = dy.astype(np.float32, copy=False)
     return grads
-
-
-def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy (nats) over the batch, and its gradient w.r.t. the logits."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    n = len(y)
-    loss = float(-logp[np.arange(n), y].mean())
-    d = np.exp(logp)
-    d[np.arange(n), y] -= 1.0
-    return loss, (d / n).astype(np.float32)

@@ -1,20 +1,22 @@
-"""Run a recipe end to end: dense model -> stages -> compressed model + CSV tables + PNG plots.
+"""Run a recipe: dense model -> stages -> compressed model, in memory; writing is separate.
 
-Outputs in ``out_dir``:
+``compress(net, recipe, data)`` applies a Deep Compression recipe's stages to a network and
+returns the compressed network. ``run_compression(recipe)`` does the whole recipe (dense start,
+stages or the lottery-ticket experiment) and returns a ``Compressed`` with its tables;
+``Compressed.write(out_dir)`` then writes:
 
 - Deep Compression: ``compression.csv`` (stage, accuracy, weights_kept_fraction, storage_bytes,
   compression_ratio), ``compression_layers.csv`` (per-layer storage table), ``storage.png``;
 - lottery tickets: ``lth.csv`` (one row per round x variant x seed), ``lth_summary.csv`` (mean and
-  std over seeds), ``lth.png``.
+  std over seeds), ``lth.png``;
 
-The compressed model (YAML + .npz, loadable by ``sim.load_network``) goes to the recipe's
+and the compressed model (YAML + .npz, loadable by ``sim.load_network``) to the recipe's
 ``output_model`` or to ``out_dir/<recipe name>-model.yaml``. Same seed, same bytes.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,36 +25,26 @@ import pandas as pd
 from ..errors import ConfigError, SimulationError
 from ..outdir import staged_outputs
 from ..workload.data import Dataset, load_dataset, shape_for
-from ..workload.load import load_network
+from ..workload.load import load_network, save_network
 from ..workload.network import Network
 from .lottery import run_lottery, summarize
-from ..workload.load import save_network
 from .models_io import has_weights, load_architecture
-from .plots import plot_lottery, plot_storage
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
-from .recipe import Recipe
+from .recipe import Prune, Quantize, Recipe, Structured
 from .storage import decode_layer, index_bits_for, layer_storage, network_storage, storage_bytes, storage_table
 from .structured import structured_prune
 from .train import evaluate, init_weights, train
 
 STAGE_COLUMNS = ("stage", "accuracy", "weights_kept_fraction", "storage_bytes", "compression_ratio")
-DEFAULT_INDEX_BITS = {"fc": 5, "conv": 8}  # Deep Compression: 5-bit fc, 8-bit conv index gaps
-
-
-@dataclass
-class RecipeResult:
-    out_dir: str
-    model_path: str
-    files: list[str] = field(default_factory=list)
-    stages: pd.DataFrame | None = None
-    layers: pd.DataFrame | None = None
-    lth: pd.DataFrame | None = None
-    lth_summary: pd.DataFrame | None = None
 
 
 def _seed(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0])
+
+
+def _quiet(*_args) -> None:
+    pass
 
 
 class SplitData:
@@ -68,90 +60,158 @@ class SplitData:
         return evaluate(net, *self.test)[1]
 
 
-def _dataset(recipe: Recipe, net: Network, data_dir) -> Dataset:
-    return load_dataset(recipe.dataset or net.dataset or "digits", data_dir)
+@dataclass
+class Compressed:
+    """A recipe's result in memory: the compressed ``network`` and its tables (``stages`` and
+    ``layers`` for Deep Compression, ``lth`` and ``lth_summary`` for lottery tickets)."""
+
+    recipe: Recipe
+    network: Network
+    stages: pd.DataFrame | None = None
+    layers: pd.DataFrame | None = None
+    lth: pd.DataFrame | None = None
+    lth_summary: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self.recipe.kind == "lottery_ticket":
+            return {"lth.csv": self.lth, "lth_summary.csv": self.lth_summary}
+        return {"compression.csv": self.stages, "compression_layers.csv": self.layers}
+
+    def figures(self) -> dict:
+        """{PNG file name: matplotlib Figure}, as ``write`` saves them."""
+        from .plots import lottery_figure, storage_figure  # matplotlib only when plotting
+
+        model, recipe = Path(self.recipe.model_path).stem, self.recipe.name
+        if self.recipe.kind == "lottery_ticket":
+            return {"lth.png": lottery_figure(self.lth_summary, model, recipe)}
+        return {"storage.png": storage_figure(self.stages, model, recipe)}
+
+    def _write_figures(self, out_dir: str) -> list[str]:
+        from .plots import plot_lottery, plot_storage
+
+        model, recipe = Path(self.recipe.model_path).stem, self.recipe.name
+        if self.recipe.kind == "lottery_ticket":
+            path = os.path.join(out_dir, "lth.png")
+            plot_lottery(self.lth_summary, path, model, recipe)
+        else:
+            path = os.path.join(out_dir, "storage.png")
+            plot_storage(self.stages, path, model, recipe)
+        return [path]
+
+    def write(self, out_dir: str | os.PathLike, model_out: str | os.PathLike | None = None) -> list[str]:
+        """Write the tables, the PNG and the compressed model; the paths written, in order.
+
+        model_out: the model YAML (default: the recipe's output_model, else
+        ``out_dir/<recipe name>-model.yaml``); the model is named after its file.
+        Everything goes to staging folders first and moves into place only when all of it is
+        written: a failure leaves neither tables nor a model behind."""
+        out_dir = str(out_dir)
+        model_out = str(model_out or self.recipe.output_model or os.path.join(out_dir, f"{self.recipe.name}-model.yaml"))
+        with staged_outputs(out_dir, model_out) as (stage_dir, stage_model, final):
+            files = []
+            for name, df in self.tables().items():
+                files.append(os.path.join(stage_dir, name))
+                df.to_csv(files[-1], index=False, float_format="%.6g", lineterminator="\n")
+            files += self._write_figures(stage_dir)
+            save_network(self.network.replace(name=Path(model_out).stem), stage_model)
+            files = [final(f) for f in files]
+        return files + [model_out]
 
 
-def _write_csv(df: pd.DataFrame, path: str) -> None:
-    df.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+def default_model_name(recipe: Recipe) -> str:
+    """The compressed network's name before it is written: the stem of its default model file."""
+    return Path(recipe.output_model).stem if recipe.output_model else f"{recipe.name}-model"
+
+
+def dataset_for(recipe: Recipe, net: Network, data_dir=None) -> SplitData:
+    return SplitData(net, load_dataset(recipe.dataset or net.dataset or "digits", data_dir))
+
+
+def run_compression(recipe: Recipe, data_dir=None, seed: int | None = None, log=_quiet) -> Compressed:
+    """Run ``recipe`` in memory (nothing is written); ``seed`` overrides the recipe's."""
+    seed = recipe.seed if seed is None else seed
+    if recipe.kind == "lottery_ticket":
+        return _run_lottery(recipe, data_dir, seed, log)
+    net, data = _dense_start(recipe, data_dir, seed, log)
+    out, stages, layers = _deep_compression(net, recipe, data, seed, log)
+    final = stages.iloc[-1]
+    out = out.replace(name=default_model_name(recipe), accuracy=round(float(final["accuracy"]), 6),
+                      meta={"recipe": os.path.basename(recipe.path),
+                            "weights_kept_fraction": float(final["weights_kept_fraction"]),
+                            "storage_bytes": int(final["storage_bytes"]),
+                            "compression_ratio": float(final["compression_ratio"])})
+    return Compressed(recipe, out, stages=stages, layers=layers)
 
 
 def run_recipe(recipe: Recipe, out_dir: str, data_dir=None, seed: int | None = None,
-               model_out: str | None = None, log=print) -> RecipeResult:
-    """Run ``recipe``; ``seed`` overrides the recipe's, ``model_out`` its output_model.
+               model_out: str | None = None, log=_quiet) -> list[str]:
+    """``run_compression`` then ``write``: the files written."""
+    return run_compression(recipe, data_dir, seed, log).write(out_dir, model_out)
 
-    Everything is written to staging folders first and moved into place only when the whole
-    recipe succeeded: a failure leaves neither tables nor a model behind."""
-    seed = recipe.seed if seed is None else seed
-    model_out = model_out or recipe.output_model or os.path.join(out_dir, f"{recipe.name}-model.yaml")
-    runner = _run_lottery if recipe.kind == "lottery_ticket" else _run_deep_compression
-    with staged_outputs(out_dir, model_out) as (stage_dir, stage_model, final):
-        result = runner(recipe, stage_dir, data_dir, seed, stage_model, log)
-    return dataclasses.replace(result, out_dir=str(out_dir), model_path=str(model_out),
-                               files=[final(f) for f in result.files])
+
+def compress(net: Network, recipe: Recipe, data: SplitData, seed: int | None = None, log=_quiet) -> Network:
+    """Apply a Deep Compression recipe's stages to ``net`` (trained on ``data`` where a stage retrains)."""
+    if recipe.kind != "deep_compression":
+        raise ConfigError(recipe.path, f"recipe: compress applies deep_compression stages; got {recipe.kind}")
+    return _deep_compression(net, recipe, data, recipe.seed if seed is None else seed, log)[0]
 
 
 def _dense_start(recipe: Recipe, data_dir, seed: int, log) -> tuple[Network, SplitData]:
     if has_weights(recipe.model_path):
         net = load_network(recipe.model_path)
-        data = SplitData(net, _dataset(recipe, net, data_dir))
+        data = dataset_for(recipe, net, data_dir)
         log(f"dense model {recipe.model_path}: test accuracy {data.accuracy(net):.4f}")
         return net, data
     arch = load_architecture(recipe.model_path)
-    data = SplitData(arch, _dataset(recipe, arch, data_dir))
+    data = dataset_for(recipe, arch, data_dir)
     log(f"training {recipe.model_path} from scratch (it has no weights file)")
     net = train(init_weights(arch, seed), data.train, recipe.train, seed=seed, desc="dense").net
     return net, data
 
 
-def _run_deep_compression(recipe: Recipe, out_dir: str, data_dir, seed: int, model_out: str, log) -> RecipeResult:
-    net, data = _dense_start(recipe, data_dir, seed, log)
+def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, log):
+    """(compressed network, stage table, per-layer storage table)."""
     dense_weights = net.weight_count
-    index_bits = next((s.options.get("index_bits", DEFAULT_INDEX_BITS) for s in recipe.stages if s.kind == "encode"),
-                      DEFAULT_INDEX_BITS)
+    index_bits = recipe.index_bits
     rows = [_stage_row("dense", data.accuracy(net), net, dense_weights, network_storage(net, index_bits), "dense")]
     dense_bytes = rows[0]["storage_bytes"]
     masks = full_masks(net)
     pruned = False
     quantized = None
     for i, stage in enumerate(recipe.stages):
-        opts = stage.options
-        if stage.kind == "prune":
-            names = opts.get("layers")
-            _check_layers(recipe, net, names, f"stages[{i}].prune.layers")
-            for rnd in range(int(opts.get("rounds", 1))):
-                if opts.get("method", "percentile") == "percentile":
-                    rates = layer_rates(net, opts["rate"], float(opts.get("output_rate_factor", 1.0)), names)
-                    masks = magnitude_masks(net, "percentile", rates=rates, scope=opts.get("scope", "layer"),
-                                            masks=masks)
+        if isinstance(stage, Prune):
+            _check_layers(recipe, net, stage.layers, f"stages[{i}].prune.layers")
+            for rnd in range(stage.rounds):
+                if stage.method == "percentile":
+                    rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
+                    masks = magnitude_masks(net, "percentile", rates=rates, scope=stage.scope, masks=masks)
                 else:
-                    masks = magnitude_masks(net, "threshold", quality=_qualities(net, opts, names),
-                                            scope=opts.get("scope", "layer"), masks=masks)
+                    masks = magnitude_masks(net, "threshold", quality=_qualities(net, stage), scope=stage.scope,
+                                            masks=masks)
                 net = apply_masks(net, masks)
-                if stage.train is not None:
-                    net = train(net, data.train, stage.train, seed=_seed(seed, i, rnd), masks=masks,
+                if stage.retrain is not None:
+                    net = train(net, data.train, stage.retrain, seed=_seed(seed, i, rnd), masks=masks,
                                 desc=f"retrain {rnd + 1}").net
                 log(f"prune round {rnd + 1}: weights kept {density(masks):.2%}, "
                     f"test accuracy {data.accuracy(net):.4f}")
             pruned = True
-        elif stage.kind == "structured":
-            _check_layers(recipe, net, list(opts["layers"]), f"stages[{i}].structured.layers")
-            for name, frac in opts["layers"].items():
+        elif isinstance(stage, Structured):
+            _check_layers(recipe, net, list(stage.layers), f"stages[{i}].structured.layers")
+            for name, frac in stage.layers.items():
                 try:
-                    net, keep = structured_prune(net, name, float(frac), opts.get("norm", "l1"),
-                                                 opts.get("target", "filters"))
+                    net, keep = structured_prune(net, name, float(frac), stage.norm, stage.target)
                 except ValueError as exc:
                     raise ConfigError(recipe.path, f"stages[{i}].structured.layers.{name}: {exc}") from None
             masks = full_masks(net)
-            if stage.train is not None:
-                net = train(net, data.train, stage.train, seed=_seed(seed, i), masks=masks, desc="retrain").net
+            if stage.retrain is not None:
+                net = train(net, data.train, stage.retrain, seed=_seed(seed, i), masks=masks, desc="retrain").net
             log(f"structured pruning: {net.weight_count} weights left, test accuracy {data.accuracy(net):.4f}")
             pruned = True
-        elif stage.kind == "quantize":
+        elif isinstance(stage, Quantize):
             if pruned:
                 rows.append(_stage_row("pruned", data.accuracy(net), net, dense_weights,
                                        network_storage(net, index_bits), "pruned", dense_bytes))
-            net = _quantize(net, masks, opts, stage, data, _seed(seed, i), log)
+            net = _quantize(net, masks, stage, data, _seed(seed, i), log)
             quantized = net
     if pruned and quantized is None:
         rows.append(_stage_row("pruned", data.accuracy(net), net, dense_weights,
@@ -163,20 +223,7 @@ def _run_deep_compression(recipe: Recipe, out_dir: str, data_dir, seed: int, mod
         decoded = _decode_network(net, index_bits)
         rows.append(_stage_row("huffman", data.accuracy(decoded), decoded, dense_weights, layers, "huffman",
                                dense_bytes))
-    stages = pd.DataFrame(rows, columns=list(STAGE_COLUMNS))
-    table = storage_table(layers)
-    files = [os.path.join(out_dir, n) for n in ("compression.csv", "compression_layers.csv", "storage.png")]
-    _write_csv(stages, files[0])
-    _write_csv(table, files[1])
-    plot_storage(stages, files[2])
-    final = stages.iloc[-1]
-    out = net.replace(name=Path(model_out).stem, accuracy=round(float(final["accuracy"]), 6),
-                      meta={"recipe": os.path.basename(recipe.path),
-                            "weights_kept_fraction": float(final["weights_kept_fraction"]),
-                            "storage_bytes": int(final["storage_bytes"]),
-                            "compression_ratio": float(final["compression_ratio"])})
-    save_network(out, model_out)
-    return RecipeResult(out_dir, model_out, files + [model_out], stages=stages, layers=table)
+    return net, pd.DataFrame(rows, columns=list(STAGE_COLUMNS)), storage_table(layers)
 
 
 def _check_layers(recipe: Recipe, net: Network, names, where: str) -> None:
@@ -188,32 +235,30 @@ def _check_layers(recipe: Recipe, net: Network, names, where: str) -> None:
         raise ConfigError(recipe.path, f"{where}: unknown weighted layers {bad}; the model has {known}")
 
 
-def _qualities(net: Network, opts: dict, names) -> dict:
+def _qualities(net: Network, stage: Prune) -> dict:
     """{layer: quality} for threshold pruning; the output layer's is scaled like its rate."""
-    q = opts["quality"]
+    q = stage.quality
     weighted = net.weighted_layers
     out = {}
     for lay in weighted:
-        if names is not None and lay.name not in names:
+        if stage.layers is not None and lay.name not in stage.layers:
             continue
         v = q.get("conv" if lay.kind == "conv2d" else "fc", 0.0) if isinstance(q, dict) else q
         if lay is weighted[-1]:
-            v *= float(opts.get("output_rate_factor", 1.0))
+            v *= stage.output_rate_factor
         out[lay.name] = float(v)
     return out
 
 
-def _quantize(net: Network, masks: dict, opts: dict, stage, data: SplitData, seed: int, log) -> Network:
-    method = opts.get("method", "kmeans")
-    qnet = quantize_network(net, method, opts.get("bits", 1), opts.get("init", "linear"),
-                            bool(opts.get("per_channel", False)), seed)
-    log(f"quantized ({method}): test accuracy {data.accuracy(qnet):.4f}")
-    if stage.train is None:
+def _quantize(net: Network, masks: dict, stage: Quantize, data: SplitData, seed: int, log) -> Network:
+    qnet = quantize_network(net, stage.method, 1 if stage.bits is None else stage.bits, stage.init,
+                            stage.per_channel, seed)
+    log(f"quantized ({stage.method}): test accuracy {data.accuracy(qnet):.4f}")
+    if stage.finetune is None:
         return qnet
     shared = {lay.name: (lay.quant.codebook, lay.quant.codes.astype(np.int64))
               for lay in qnet.weighted_layers if lay.quant is not None}
-    res = train(qnet, data.train, stage.train, seed=seed, masks=masks,
-                shared=shared, desc="centroid fine-tuning")
+    res = train(qnet, data.train, stage.finetune, seed=seed, masks=masks, shared=shared, desc="centroid fine-tuning")
     out = qnet.copy()
     for lay in out.weighted_layers:
         if lay.name in shared:
@@ -247,26 +292,21 @@ def _stage_row(stage: str, acc: float, net: Network, dense_weights: int, layers,
             "compression_ratio": round((dense_bytes or nbytes) / nbytes, 3)}
 
 
-def _run_lottery(recipe: Recipe, out_dir: str, data_dir, seed: int, model_out: str, log) -> RecipeResult:
+def _run_lottery(recipe: Recipe, data_dir, seed: int, log) -> Compressed:
     arch = load_architecture(recipe.model_path)
-    data = SplitData(arch, _dataset(recipe, arch, data_dir))
+    data = dataset_for(recipe, arch, data_dir)
     lcfg = recipe.lottery
-    if seed != recipe.seed:  # --seed shifts every seed of the experiment
+    if seed != recipe.seed:  # a seed override shifts every seed of the experiment
         lcfg = type(lcfg)(**{**lcfg.__dict__, "seeds": tuple(s + seed - recipe.seed for s in lcfg.seeds)})
     rows, tickets = run_lottery(arch, data.train, data.test, recipe.train, lcfg, log=log, source=recipe.path)
     summary = summarize(rows)
-    files = [os.path.join(out_dir, n) for n in ("lth.csv", "lth_summary.csv", "lth.png")]
-    _write_csv(rows, files[0])
-    _write_csv(summary, files[1])
-    plot_lottery(summary, files[2])
     first = lcfg.seeds[0]
     mine = rows[(rows["seed"] == first) & (rows["variant"] == "ticket")]
     small = mine[mine["weights_remaining_fraction"] <= recipe.ship_fraction]
     pick = small.iloc[0] if len(small) else mine.iloc[-1]
     ticket = tickets[first][int(pick["round"])]
-    out = ticket.replace(name=Path(model_out).stem, accuracy=float(pick["accuracy"]),
+    out = ticket.replace(name=default_model_name(recipe), accuracy=float(pick["accuracy"]),
                          meta={"recipe": os.path.basename(recipe.path), "seed": int(first),
                                "round": int(pick["round"]),
                                "weights_remaining_fraction": float(pick["weights_remaining_fraction"])})
-    save_network(out, model_out)
-    return RecipeResult(out_dir, model_out, files + [model_out], lth=rows, lth_summary=summary)
+    return Compressed(recipe, out, lth=rows, lth_summary=summary)

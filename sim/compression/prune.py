@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..workload.network import Network
+from .numerics import mean_std
 
 METHODS = ("threshold", "percentile")
 SCOPES = ("layer", "global")
@@ -85,7 +86,7 @@ def magnitude_masks(net: Network, method: str = "percentile", rates: dict | None
         mags = np.abs(lay.weight[alive])
         if method == "threshold":
             q = quality[name] if isinstance(quality, dict) else quality
-            cut = q * float(np.std(lay.weight[alive])) if mags.size else 0.0
+            cut = q * mean_std(lay.weight[alive])[1] if mags.size else 0.0
             current[name] = (alive & (np.abs(lay.weight) >= cut)).astype(np.float32)
         else:
             current[name] = _drop_smallest(lay.weight, alive, int(round(rates[name] * mags.size)))
@@ -109,7 +110,7 @@ def _global(layers: dict, current: dict, method: str, rates: dict | None, qualit
     if method == "threshold":
         q = quality if not isinstance(quality, dict) else next(iter(quality.values()))
         signed = np.concatenate([lay.weight[alive[n]] for n, lay in layers.items()])
-        cut = q * float(np.std(signed)) if signed.size else 0.0
+        cut = q * mean_std(signed)[1] if signed.size else 0.0
         for n, lay in layers.items():
             current[n] = (alive[n] & (np.abs(lay.weight) >= cut)).astype(np.float32)
         return current

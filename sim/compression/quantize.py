@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..workload.network import Layer, Network, Quant
+from .numerics import cluster_sums, row_sums
 
 KMEANS_INITS = ("linear", "density", "random")
 METHODS = ("kmeans", "linear", "binary")
@@ -55,8 +56,7 @@ def kmeans_1d(values: np.ndarray, centroids: np.ndarray, max_iter: int = 100) ->
         if labels is not None and np.array_equal(new, labels):
             break
         labels = new
-        sums = np.bincount(labels, weights=v, minlength=len(c))
-        counts = np.bincount(labels, minlength=len(c))
+        sums, counts = cluster_sums(labels, v, len(c))  # in index order (fixed rounding)
         filled = counts > 0
         c[filled] = sums[filled] / counts[filled]
         order = np.argsort(c, kind="stable")
@@ -118,10 +118,10 @@ def binary_quantize(weight: np.ndarray, per_channel: bool = False) -> tuple[np.n
     if per_channel:
         axes = tuple(range(1, weight.ndim))
         nnz = np.maximum((weight != 0).sum(axis=axes), 1)
-        scale = (mags.sum(axis=axes) / nnz).astype(np.float32)
+        scale = (row_sums(mags.reshape(mags.shape[0], -1)) / nnz).astype(np.float32)
     else:
         nnz = max(int((weight != 0).sum()), 1)
-        scale = np.array([mags.sum() / nnz], dtype=np.float32)
+        scale = np.array([row_sums(mags.reshape(1, -1))[0] / nnz], dtype=np.float32)
     return q, scale
 
 

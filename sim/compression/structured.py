@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..workload.network import Network
+from .numerics import row_sums
 
 TARGETS = ("filters", "channels")  # filters also covers fc neurons (rows of an fc weight)
 NORMS = ("l1", "l2")
@@ -20,7 +21,7 @@ def unit_scores(weight: np.ndarray, axis: int, norm: str) -> np.ndarray:
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
     moved = np.moveaxis(np.abs(weight.astype(np.float64)), axis, 0).reshape(weight.shape[axis], -1)
-    return moved.sum(axis=1) if norm == "l1" else np.sqrt((moved ** 2).sum(axis=1))
+    return row_sums(moved) if norm == "l1" else np.sqrt(row_sums(moved * moved))  # summed in order
 
 
 def _chain_check(net: Network) -> None:

@@ -23,9 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import schema as S
 from ..errors import ConfigError
+from ..kernels import dense
 from ..workload.network import Network
-from .layers_np import backward, check_trainable, forward, softmax_cross_entropy
+from .layers_np import backward, check_trainable, forward
+from .numerics import cluster_sums, softmax_cross_entropy, standard_normal
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -49,47 +52,30 @@ class TrainConfig:
     target_val_loss: float = 0.0
 
 
-TRAIN_KEYS = {f for f in TrainConfig.__dataclass_fields__}
+_D = TrainConfig()
+TRAIN = S.Record(TrainConfig, {  # the ``train`` / ``retrain`` / ``finetune`` sections of a recipe
+    "optimizer": S.Field("choice", _D.optimizer, choices=OPTIMIZERS),
+    "lr": S.pos(doc="learning rate per mini-batch step", default=_D.lr), "momentum": S.nonneg(default=_D.momentum),
+    "weight_decay": S.nonneg(default=_D.weight_decay), "batch_size": S.posint(default=_D.batch_size),
+    "epochs": S.posint(default=_D.epochs), "eval_every": S.Field("int", _D.eval_every, min=0),
+    "restore_best": S.flag(_D.restore_best), "target_val_loss": S.nonneg("nats", default=_D.target_val_loss),
+})
+TRAIN_KEYS = set(TRAIN.fields)
 
 
 def train_config(data: dict | None, file: str, where: str = "train", base: TrainConfig | None = None) -> TrainConfig:
-    """TrainConfig from a recipe mapping, checked: every problem raises one ConfigError."""
-    from ..errors import did_you_mean
-
-    base = base or TrainConfig()
+    """TrainConfig from a recipe mapping, checked against ``TRAIN``: the keys given replace those of
+    ``base`` (default: TrainConfig's defaults); every problem raises one ConfigError."""
+    base = base or _D
     if data is None:
         return base
     if not isinstance(data, dict):
         raise ConfigError(file, f"{where}: must be a mapping of training settings; got {data!r}")
-    problems, values = [], {}
-    for key, value in data.items():
-        if key not in TRAIN_KEYS:
-            problems.append(f"{where}.{key}: unknown key" + did_you_mean(str(key), TRAIN_KEYS))
-            continue
-        default = getattr(base, key)
-        if key == "optimizer":
-            if value not in OPTIMIZERS:
-                problems.append(f"{where}.optimizer: must be one of {', '.join(OPTIMIZERS)}; got {value!r}")
-                continue
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                problems.append(f"{where}.{key}: must be true or false; got {value!r}")
-                continue
-        elif isinstance(default, int):
-            minimum = 0 if key == "eval_every" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                problems.append(f"{where}.{key}: must be an integer >= {minimum}; got {value!r}")
-                continue
-        else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-                    key == "lr" and value == 0):
-                problems.append(f"{where}.{key}: must be a number {'> 0' if key == 'lr' else '>= 0'}; got {value!r}")
-                continue
-            value = float(value)
-        values[key] = value
+    problems: list[str] = []
+    S.check(TRAIN, data, where, problems)
     if problems:
         raise ConfigError(file, problems)
-    return TrainConfig(**{**base.__dict__, **values})
+    return TrainConfig(**{**base.__dict__, **{k: S.build(TRAIN.fields[k], v) for k, v in data.items()}})
 
 
 @dataclass
@@ -109,12 +95,13 @@ class TrainResult:
 
 
 def init_weights(net: Network, seed: int) -> Network:
-    """He-normal weights (Kaiming normal, as open_lth initialises LeNet) and zero biases."""
+    """He-normal weights (Kaiming normal, as open_lth initialises LeNet) and zero biases.
+    The normal draws come from ``numerics.standard_normal`` (no libm): the same on every machine."""
     out = net.copy()
     rng = np.random.default_rng(seed)
     for layer in out.weighted_layers:
         fan_in = int(np.prod(layer.weight.shape[1:]))
-        layer.weight = (rng.standard_normal(layer.weight.shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        layer.weight = (standard_normal(rng, layer.weight.shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
         if layer.bias is not None:
             layer.bias = np.zeros_like(layer.bias)
         layer.quant = None
@@ -164,36 +151,38 @@ def evaluate(net: Network, x: np.ndarray, y: np.ndarray, params: dict | None = N
 
 
 class _Optimizer:
-    """Adam or SGD with momentum over a dict of arrays; state is created lazily per key."""
+    """Adam or SGD with momentum over a dict of arrays; state is created lazily per key.
+
+    Element-wise IEEE float32 arithmetic only; Adam's bias corrections use running products of
+    beta1 and beta2 rather than ``beta ** t`` (libm's pow differs between C libraries)."""
 
     def __init__(self, cfg: TrainConfig):
         self.cfg, self.t = cfg, 0
+        self.b1_t, self.b2_t = 1.0, 1.0  # beta1 ** t, beta2 ** t
         self.m: dict = {}
         self.v: dict = {}
 
     def step(self, params: dict, grads: dict) -> None:
         cfg = self.cfg
         self.t += 1
+        self.b1_t *= 0.9
+        self.b2_t *= 0.999
+        lr_t = np.float32(cfg.lr * np.sqrt(1 - self.b2_t) / (1 - self.b1_t))
         for key, g in grads.items():
             p = params[key]
+            if not p.flags.c_contiguous:  # updated in place through a flat view
+                params[key] = p = np.ascontiguousarray(p)
+            if key not in self.m:  # lazily: setdefault would allocate zeros on every step
+                self.m[key] = np.zeros_like(p)
+                if cfg.optimizer == "adam":
+                    self.v[key] = np.zeros_like(p)
+            g = np.ascontiguousarray(g, dtype=np.float32).reshape(-1)
             if cfg.optimizer == "adam":
-                b1, b2, eps = 0.9, 0.999, 1e-8
-                if key not in self.m:  # lazily: setdefault would allocate zeros on every step
-                    self.m[key], self.v[key] = np.zeros_like(p), np.zeros_like(p)
-                m, v = self.m[key], self.v[key]
-                m *= b1
-                m += (1 - b1) * g
-                v *= b2
-                v += (1 - b2) * g * g
-                lr_t = cfg.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
-                p -= (lr_t * m / (np.sqrt(v) + eps)).astype(np.float32)
+                dense.adam_update(p.reshape(-1), g, self.m[key].reshape(-1), self.v[key].reshape(-1),
+                                  np.float32(0.9), np.float32(0.999), lr_t, np.float32(1e-8))
             else:
-                if key not in self.m:
-                    self.m[key] = np.zeros_like(p)
-                m = self.m[key]
-                m *= cfg.momentum
-                m += g
-                p -= (cfg.lr * m).astype(np.float32)
+                dense.momentum_update(p.reshape(-1), g, self.m[key].reshape(-1), np.float32(cfg.momentum),
+                                      np.float32(cfg.lr))
 
 
 def _progress(total: int, desc: str):
@@ -219,8 +208,6 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     bias correction restarting). Iterations in the result (early stop, history, snapshots) count
     from 0 on that absolute scale.
     """
-    from threadpoolctl import threadpool_limits
-
     check_trainable(net)
     x_train, y_train, x_val, y_val = data
     masks = {k: v.astype(np.float32) for k, v in (masks or {}).items()}
@@ -245,9 +232,9 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     best = (np.inf, start_iteration, 0.0, None)
     reached = None
     it = start_iteration
-    # Single BLAS thread: the machine's cores are shared, and a fixed thread count keeps the
-    # floating-point summation order (hence the weights) identical run to run.
-    with threadpool_limits(limits=1), _progress(total - start_iteration, desc) as bar:
+    # Every sum of a step runs in a fixed order (numerics), on this thread: the weights do not
+    # depend on the CPU, BLAS or thread count.
+    with _progress(total - start_iteration, desc) as bar:
         def record(iteration, first=False):
             nonlocal best, reached
             if iteration in wanted:
@@ -311,8 +298,8 @@ def _shape_grads(grads: dict, params: dict, masks: dict, shared: dict, weight_de
             codebook, codes = shared[name]
             keep = masks[name].astype(bool) if name in masks else np.ones(g.shape, bool)
             # Deep Compression Eq. 3: a centroid's gradient is the sum of its weights' gradients.
-            grads[(name, "codebook")] = np.bincount(codes[keep].ravel(), weights=g[keep].ravel(),
-                                                    minlength=len(codebook)).astype(np.float32)
+            sums, _ = cluster_sums(codes[keep], g[keep], len(codebook))
+            grads[(name, "codebook")] = sums.astype(np.float32)
             del grads[(name, "weight")]
         else:
             grads[(name, "weight")] = g.astype(np.float32, copy=False)

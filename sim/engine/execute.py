@@ -64,7 +64,8 @@ from ..kernels.simd import TILE_LANES
 from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
-from .reference import elementwise, run_layers
+from .reference import rows_of, run_layers
+from .tensor_exec import execute_simple, execute_window, execute_matmul, execute_recurrent
 
 FC_DATAFLOWS = ("csr", "csc")
 _EMPTY_CODEBOOK = np.zeros(0, dtype=np.float32)
@@ -111,8 +112,10 @@ def quantize_per_tensor(x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int, quantize_acts: bool):
-    batch = x.shape[0]
-    x2 = np.ascontiguousarray(x.reshape(batch, -1), dtype=np.float32)
+    samples = x.shape[0]
+    x2 = np.ascontiguousarray(rows_of(layer, x), dtype=np.float32)
+    batch = x2.shape[0]  # vectors: samples x tokens
+    lw.batch = batch
     n_rows, n_in = layer.weight.shape
     integer = _is_integer(layer, quantize_acts)
     mask, words, codebook, row_scale = _cached(layer, ("words",), lambda: _words(layer))
@@ -154,7 +157,7 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1))
     _mac_counts(lw, layer, batch * n_rows * n_in, nnz * batch, eff, work)
-    return y
+    return y.reshape((samples,) + tuple(layer.out_shape))
 
 
 def grouped_writes(counts: np.ndarray) -> int:
@@ -226,8 +229,10 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
         lw.psum_writes = grouped_writes(runs) * positions
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
-    macs = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)
-    _mac_counts(lw, layer, macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0))
+    real = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)
+    _mac_counts(lw, layer, batch * layer.dense_macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0))
+    lw.padding_macs = lw.macs - real
+    lw.skipped_zero_weight -= lw.padding_macs
     return y
 
 
@@ -289,17 +294,25 @@ def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", 
                    in_act_nnz=int(sum(np.count_nonzero(t) for t in xs)))
     lw.in_nnz_per_sample = np.count_nonzero(x.reshape(batch, -1), axis=1).astype(np.int64)
     if layer.kind == "fc":
-        with threads(threads_for(layer.weight_nnz * batch)):
+        with threads(threads_for(layer.weight_nnz * batch * layer.tokens)):
             y = _fc(layer, x, lw, fc_dataflow, n_pes, quantize_acts)
+    elif layer.kind in ("conv2d", "maxpool", "avgpool") and layer.general_window:
+        with threads(threads_for(max(layer.weight_nnz, 1) * batch * int(np.prod(layer.out_shape[1:])))):
+            y = execute_window(layer, x, lw)
     elif layer.kind == "conv2d":
         with threads(threads_for(layer.weight_nnz * batch * int(np.prod(layer.out_shape[1:])))):
             y = _conv(layer, x, lw, quantize_acts)
     elif layer.kind in ("maxpool", "avgpool"):
         with threads(threads_for(x.size)):
             y = _pool(layer, x, lw)
+    elif layer.kind == "matmul":
+        with threads(threads_for(layer.dense_macs * batch)):
+            y = execute_matmul(layer, xs, lw)
+    elif layer.kind in ("lstm", "gru"):
+        y = execute_recurrent(layer, x, lw)
     else:
-        y = elementwise(layer, xs)
-        lw.act_reads = lw.in_act_count
+        with threads(threads_for(x.size)):
+            y = execute_simple(layer, xs, lw)
     lw.out_act_count = int(y.size)
     lw.out_act_nnz = int(np.count_nonzero(y))
     return y, lw

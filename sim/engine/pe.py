@@ -1,22 +1,5 @@
-"""How long PE arrays take for a tile of work: systolic folds and EIE's per-PE activation queues.
-
-Systolic arrays follow SCALE-Sim v2's compute model (scalesim/compute/systolic_compute_{os,ws,is}.py,
-read, not copied). A layer is a GEMM ``ifmap (Npix x K) @ filter (K x M)`` with ``Npix`` output
-pixels (x batch), ``K`` the filter window (C/groups x kh x kw) and ``M`` filters. Each dataflow
-keeps one operand in the R x C array, folds the spatial dimensions ``Sr`` (over rows) and ``Sc``
-(over columns) onto it, and streams the temporal dimension ``T`` through it:
-
-    dataflow  Sr    Sc    T     cycles per fold (fill + stream + drain)
-    os        Npix  M     K     R + C + T - 2        (operands skewed in, outputs shifted out)
-    ws        K     M     Npix  2R + C + T - 2       (R cycles to load the weights, then as os)
-    is        K     Npix  M     2R + C + T - 2       (R cycles to load the inputs, then as os)
-
-    folds = ceil(Sr / R) * ceil(Sc / C)        (partial folds still pay the full R and C skew)
-    compute cycles = folds * cycles per fold
-
-SCALE-Sim prints ``compute cycles - 1`` (its "Total Cycles" is the 0-based index of the cycle of
-the last output write): its golden test, AlexNet conv1 on a 32 x 32 WS array (Npix 3025, K 363,
-M 96: 12 x 3 folds of 64 + 32 + 3025 - 2 = 3119 cycles), reports 112283 = 36 x 3119 - 1.
+"""How long EIE's PEs take for a tile of work: per-PE column work and activation queues (the
+systolic fold formulas live with their kind, ``dataflows/systolic.py``).
 
 EIE (Han et al., ISCA 2016) broadcasts each nonzero input activation (one per cycle from the
 leading-nonzero detector) to 64 PEs; PE ``p`` owns output rows ``r`` with ``r mod P == p`` and
@@ -28,40 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-SYSTOLIC_DATAFLOWS = ("os", "ws", "is")
-
-
-def scalesim_operands(dataflow: str, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
-    """(Sr, Sc, T) of SCALE-Sim for a GEMM of ``n_pix`` x ``k`` by ``k`` x ``m``."""
-    if dataflow == "os":
-        return n_pix, m, k
-    if dataflow == "ws":
-        return k, m, n_pix
-    if dataflow == "is":
-        return k, n_pix, m
-    raise ValueError(f"unknown systolic dataflow {dataflow!r}; expected one of {SYSTOLIC_DATAFLOWS}")
-
-
-def fill_drain_cycles(dataflow: str, rows: int, cols: int) -> int:
-    """Cycles of one fold beyond its T streaming cycles: skew fill and drain (plus the R cycles to
-    preload the stationary operand in ws/is)."""
-    if dataflow == "os":
-        return rows + cols - 2
-    return 2 * rows + cols - 2
-
-
-def fold_counts(dataflow: str, rows: int, cols: int, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
-    """(row folds, column folds, T) of one GEMM on a ``rows`` x ``cols`` array."""
-    sr, sc, t = scalesim_operands(dataflow, n_pix, k, m)
-    return -(-sr // rows), -(-sc // cols), t
-
-
-def scalesim_compute_cycles(dataflow: str, rows: int, cols: int, n_pix: int, k: int, m: int) -> int:
-    """SCALE-Sim's stall-free compute cycles of one GEMM (one more than its printed "Total Cycles")."""
-    row_folds, col_folds, t = fold_counts(dataflow, rows, cols, n_pix, k, m)
-    return row_folds * col_folds * (t + fill_drain_cycles(dataflow, rows, cols))
-
 
 @njit(cache=True)
 def eie_column_work(weight, n_pes, index_span, cols, out, fillers):

@@ -109,7 +109,7 @@ def ceil_div(a, b) -> int:
 def group_for(layer: Layer, hw: HardwareConfig) -> UnitGroupSpec:
     """FC layers run on the fc VDUs, convolutions on the conv VDUs (SONIC §IV.C)."""
     ph = hw.photonic
-    return ph.fc_units if layer.kind == "fc" else ph.conv_units
+    return ph.fc_units if layer.map_kind == "fc" else ph.conv_units
 
 
 def op_timing(hw: HardwareConfig, acts_change_every_op: bool) -> OpTiming:
@@ -133,9 +133,9 @@ def op_timing(hw: HardwareConfig, acts_change_every_op: bool) -> OpTiming:
 
 def photonic_layer_work(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> PhotonicLayerWork:
     """Fold one weighted layer onto its VDU group; cycles and device events (see module docstring)."""
-    if layer.kind == "fc":
+    if layer.map_kind == "fc":
         work = _fc_work(layer, lw, hw)
-    elif layer.kind == "conv2d":
+    elif layer.map_kind == "conv2d":
         work = _conv_work(layer, lw, hw)
     else:
         raise ValueError(f"layer {layer.name!r} of kind {layer.kind!r} has no photonic mapping")
@@ -203,7 +203,7 @@ def _conv_work(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> PhotonicLayer
         elements = lw.effectual_macs + lw.skipped_zero_act
     else:
         k_len = np.full(w.shape[0], w.shape[1], dtype=np.int64)
-        elements = lw.macs
+        elements = lw.macs - lw.padding_macs  # padding taps are not driven
     n_chunks = int(np.sum(-(-k_len // width)))
     stream = int(np.prod(layer.out_shape[1:])) * lw.batch  # output positions x samples per chunk
     timing = op_timing(hw, acts_change_every_op=True)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 # Integer counters of LayerWork, in report order. All are totals over the batch.
+# macs = effectual_macs + skipped_zero_weight + skipped_zero_act + padding_macs.
 COUNTERS = (
-    "macs",  # dense MACs: every weight x every activation it meets
+    "macs",  # dense MACs: every tap of the dense layer, padding included (SCALE-Sim / fvcore / ptflops)
     "effectual_macs",  # nonzero weight x nonzero activation
-    "skipped_zero_weight",  # MACs whose weight is zero
-    "skipped_zero_act",  # MACs whose weight is nonzero but activation is zero
+    "skipped_zero_weight",  # MACs on real cells whose weight (second operand) is zero
+    "skipped_zero_act",  # MACs on real cells whose weight is nonzero but activation is zero
+    "padding_macs",  # taps that meet no real data: padding cells, causally masked outputs
     "weight_count",  # weights in the layer (per layer, not per sample)
     "weight_nnz",
     "in_act_count",  # input activation elements, all samples
@@ -39,6 +41,7 @@ class LayerWork:
     effectual_macs: int = 0
     skipped_zero_weight: int = 0
     skipped_zero_act: int = 0
+    padding_macs: int = 0
     weight_count: int = 0
     weight_nnz: int = 0
     in_act_count: int = 0
@@ -89,7 +92,7 @@ class WorkProfile:
         return int(sum(getattr(lw, counter) for lw in self.layers))
 
 
-def same_counts(a: LayerWork, b: LayerWork, names=COUNTERS[:10]) -> list[str]:
+def same_counts(a: LayerWork, b: LayerWork, names=COUNTERS[:11]) -> list[str]:
     """Names of the counters where two profiles of one layer disagree (for tests)."""
     return [n for n in names if int(getattr(a, n)) != int(getattr(b, n))]
 

@@ -3,7 +3,7 @@
 Per layer (layers are separated by a barrier: the next layer starts when this one's last
 write-back lands), three kinds of process run in one environment whose clock counts core cycles:
 
-- ``load_tiles``: for each tile in order, takes one of ``PREFETCH_TILES`` slots (double
+- ``load_tiles``: for each tile in order, takes one of ``memory.prefetch_tiles`` slots (double
   buffering: the next tile loads while this one computes), reserves space in its buffers (a
   ``simpy.Container`` of bytes) and moves its bytes over the shared DRAM channels while holding
   a buffer port (``buffers.py``).
@@ -29,29 +29,31 @@ from ..errors import SimulationError
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Network
 from .buffers import CountingEnvironment, Dram, make_buffers
-from .cost import fused_flags, weight_storage_bits, weights_on_chip
-from .photonic import time_based_counts
+from .dataflows import get
 from .profile import WorkProfile
 from .result import LayerResult, RunResult
-from .tiling import PREFETCH_TILES, LayerSchedule, Tile, layer_io, map_layer
+from .tiles import LayerSchedule, Tile, layer_io
+from .tiling import map_layer
+from .traffic import fused_flags, weights_on_chip
 
 MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more become one "pe_array" row
 
 
 def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
     """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts."""
-    storage = [weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
+    kind = get(hw)
+    storage = [kind.weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
     resident = weights_on_chip(net, hw, storage)
+    _, abits = kind.bits(hw)
     fused = fused_flags(net)
-    n = len(net.layers)
     results = []
     for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
-        first = i == 0 or net.independent
-        last = i == n - 1 or net.independent
-        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i])
+        first = net.reads_input(i)
+        last = net.is_output(i)
+        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
         sched = map_layer(layer, lw, hw, io, fused[i])
         lr = simulate_layer(sched, hw)
-        lr.counts.update(time_based_counts(hw, lr.cycles))
+        lr.counts.update(kind.time_based_counts(hw, lr.cycles))
         results.append(lr)
     return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results, weight_storage_bits=sum(storage))
 
@@ -69,7 +71,8 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig) -> LayerResult:
         if end > start:
             lr.intervals.append((component, int(start), int(end), label))
 
-    run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record)
+    run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record,
+              hw.memory.prefetch_tiles)
     lr.counts.update(sched.counts)
     lr.cycles = int(env.now)
     # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
@@ -86,12 +89,14 @@ def sram_bytes(counts: Counter, hw: HardwareConfig) -> int:
     return -(-int(bits) // 8)
 
 
-def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: dict, lr: LayerResult, record) -> None:
-    """Run the load / compute / write-back processes of ``tiles`` to completion (module docstring)."""
+def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: dict, lr: LayerResult, record,
+              prefetch_tiles: int) -> None:
+    """Run the load / compute / write-back processes of ``tiles`` to completion (module docstring).
+    prefetch_tiles: tiles in flight (``memory.prefetch_tiles``; 2 = double buffering)."""
     n = len(tiles)
     loaded = [env.event() for _ in range(n)]
     space_wait = [0] * n  # cycles each tile's loads waited for buffer space
-    slots = simpy.Resource(env, capacity=PREFETCH_TILES)
+    slots = simpy.Resource(env, capacity=prefetch_tiles)
     held = [None] * n
     writes = []
     holds = [tile_holds(tile, buffers) for tile in tiles]

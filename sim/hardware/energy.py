@@ -9,8 +9,8 @@ Terms used across sim (defined once here):
   dac / adc = digital-to-analog / analog-to-digital converter
   tia  = transimpedance amplifier after a pd (CrossLight)
 
-The engine counts ``(component, action)`` pairs; ``action_energies`` prices every pair a design
-can produce. Sources: reference/published.md §5 (Horowitz 45 nm, EIE Table I) and §1 (SONIC
+The engine counts ``(component, action)`` pairs; ``sim.engine.dataflows.action_energies`` prices
+every pair a design can produce from ``base_energies`` here and its kind's own entries. Sources: reference/published.md §5 (Horowitz 45 nm, EIE Table I) and §1 (SONIC
 Table 2, CrossLight Table II).
 """
 from __future__ import annotations
@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-from .photonics import laser_power_mw
 from .spec import BufferSpec, HardwareConfig
 
 # Horowitz, ISSCC 2014, 45 nm, 0.9 V (published.md §5.1). Integer adders scale linearly with width and
@@ -91,18 +90,12 @@ def buffer_pj_per_bit(buf: BufferSpec, write: bool, table: dict = HOROWITZ45) ->
     return sram_pj_per_bit(bank_kb, table), True
 
 
-def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
-    """pJ per (component, action) for every action ``hw`` can be charged for."""
-    table = TABLES[hw.energy.table]
-    f = node_factor(hw.technology.node_nm, hw.technology.vdd_v)
+def base_energies(hw: HardwareConfig, table: dict, f: float) -> dict[tuple[str, str], float]:
+    """pJ of what every design has: its on-chip buffers (by size from the table, node-scaled by
+    ``f``, unless the config gives pJ/bit), DRAM, and static power per cycle. Each dataflow kind
+    adds its own entries (``sim.engine.dataflows``)."""
     cycle_ns = 1.0 / hw.clock_ghz
     e: dict[tuple[str, str], float] = {}
-    pe = hw.pe_array
-    wbits, abits, accbits = (pe.weight_bits, pe.act_bits, pe.acc_bits) if pe else (16, 16, 32)
-    e[("pe_array", "mac")] = int_mac_pj(wbits, abits, accbits, table) * f
-    e[("accumulator", "add")] = table["int_add_pj_per_bit"] * accbits * f
-    e[("activation_unit", "op")] = table["int_add_pj_per_bit"] * abits * f  # compare/select ~ an add
-    e[("codebook", "lookup")] = table["register_pj_per_bit"] * wbits * f
     for buf in hw.memory.buffers:
         for write, action in ((False, "read_bits"), (True, "write_bits")):
             pj, scaled = buffer_pj_per_bit(buf, write, table)
@@ -110,37 +103,4 @@ def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
     e[("dram", "read_bits")] = hw.memory.dram.read_pj_per_bit
     e[("dram", "write_bits")] = hw.memory.dram.write_pj_per_bit
     e[("static", "cycles")] = hw.static_power_w * 1e3 * cycle_ns  # W -> mW; mW x ns = pJ
-    ph = hw.photonic
-    if ph is not None:
-        weight_dac = ph.weight_dac if ph.sparsity.weight_clustering else ph.weight_dac_dense
-        e[("act_dac", "convert")] = ph.act_dac.energy_pj
-        e[("weight_dac", "convert")] = weight_dac.energy_pj
-        e[("vcsel", "symbol")] = ph.vcsel.energy_pj  # on for one symbol (its latency): published.md §1.3
-        e[("photodetector", "detect")] = ph.photodetector.energy_pj
-        e[("adc", "convert")] = ph.adc.energy_pj
-        if ph.tia is not None:
-            e[("tia", "sample")] = ph.tia.energy_pj
-            e[("tia", "on_unit_cycles")] = ph.tia.power_mw * cycle_ns  # biased all the time, per TIA
-        t = ph.tuning
-        # EO: power per nm of shift x mean shift x the tuning latency (uW x ns = 1e-3 pJ).
-        e[("mrr", "eo_tune")] = t.eo_power_uw_per_nm * t.eo_shift_nm * t.eo_latency_ns * 1e-3
-        e[("input_mrr", "eo_tune")] = e[("mrr", "eo_tune")]  # activation-imprinting ring (mrr input mode)
-        # TO: one calibration event per ring, and holding power per ring per cycle.
-        e[("mrr", "to_calibrate")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * t.to_latency_ns
-        e[("mrr", "to_hold_ring_cycles")] = t.to_power_mw_per_fsr * t.to_hold_fsr_fraction * cycle_ns
-        e[("laser", "on_cycles")] = laser_power_mw(hw) * cycle_ns
-    for key, pj in hw.energy.overrides:
-        comp, _, action = key.partition(".")
-        e[(comp, action)] = pj
     return e
-
-
-def bits_of(hw: HardwareConfig) -> tuple[int, int]:
-    """(weight bits, activation bits) the design stores and moves."""
-    if hw.pe_array is not None:
-        pe = hw.pe_array
-        wbits = pe.codebook_bits or pe.weight_bits
-        return wbits, pe.act_bits
-    ph = hw.photonic
-    wbits = ph.weight_dac.bits if ph.sparsity.weight_clustering else ph.weight_dac_dense.bits
-    return wbits, ph.act_dac.bits

@@ -1,7 +1,8 @@
-"""Hardware YAML -> HardwareConfig, with ``--set key.path=value`` overrides validated like the file."""
+"""Hardware YAML -> HardwareConfig, with ``key.path=value`` overrides (the CLI's ``--set``) validated like the file."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from typing import Any, Iterable, Mapping
 
@@ -11,7 +12,6 @@ from ..errors import ConfigError, did_you_mean
 from ..validate import energy_table_problems, hardware_size_problems, value_problems
 from ..yamlfile import load_yaml_text, read_yaml
 from . import schema
-from .energy import action_energies
 from .spec import HardwareConfig
 
 
@@ -19,7 +19,7 @@ def read_hardware_dict(path: str | os.PathLike) -> dict:
     return read_yaml(path, "a hardware YAML file")
 
 
-def parse_assignments(items: Iterable[str], file: str = "--set") -> dict[str, Any]:
+def parse_assignments(items: Iterable[str], file: str = "overrides") -> dict[str, Any]:
     """["pe_array.rows=32", ...] -> {"pe_array.rows": 32}; values parsed as YAML scalars."""
     out: dict[str, Any] = {}
     problems = []
@@ -57,7 +57,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
                 else:
                     choices = list(parent.fields) if isinstance(parent, schema.Record) else []
                     break
-            problems.append(f"{dotted}: unknown key (from --set)" + did_you_mean(part, choices))
+            problems.append(f"{dotted}: unknown key (an override)" + did_you_mean(part, choices))
             continue
         target = data
         for part in parts[:-1]:
@@ -72,44 +72,57 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
 
 def validate(data: dict, file: str) -> HardwareConfig:
     """Check a raw config mapping against the schema; raise one ConfigError with every problem."""
-    problems: list[str] = value_problems(data)  # NaN/inf from --set or sweep values (files are checked on read)
+    problems: list[str] = []
+    if not schema.KINDS:  # filled when sim.engine.dataflows is imported (importing sim does it)
+        raise RuntimeError("no dataflow kinds are registered; import sim (or sim.engine.dataflows) first")
     schema.check(schema.SCHEMA, data, "", problems)
-    kind = data.get("kind")
-    if kind == "electronic" and "pe_array" not in data:
-        problems.append("pe_array: missing; an electronic design needs a PE array (rows, cols, dataflow, ...)")
-    if kind == "photonic" and "photonic" not in data:
-        problems.append("photonic: missing; a photonic design needs its units and device table")
+    # NaN/inf or huge integers that --set, a sweep value or an API caller put where the schema takes
+    # anything (files are checked when read); a field the schema already reported is not repeated
+    reported = {p.split(":", 1)[0] for p in problems}
+    problems += [p for p in value_problems(data) if p.split(":", 1)[0] not in reported]
+    rule = schema.kind_rule(data) if isinstance(data, dict) else None
+    if rule is not None:
+        sections, kind_check = rule
+        for section in sections:
+            if section not in data:
+                keys = ", ".join(list(schema.SCHEMA.fields[section].fields)[:4])
+                problems.append(f"{section}: missing; a {data.get('kind')} design of this dataflow needs it "
+                                f"({keys}, ...)")
     if not problems:
-        pe = data.get("pe_array") or {}
-        if pe.get("dataflow") == "eie" and not (pe.get("skip_zero_acts") and pe.get("skip_zero_weights")):
-            problems.append("pe_array.dataflow: 'eie' skips zero weights and activations; set "
-                            "skip_zero_weights and skip_zero_acts to true")
         held = {h for b in data["memory"]["buffers"].values() for h in
                 ([b["holds"]] if isinstance(b["holds"], str) else b["holds"])}
         for needed in schema.DATA_KINDS:
             if needed not in held:
                 problems.append(f"memory.buffers: no buffer holds {needed}; add it to some buffer's 'holds'")
+        if rule is not None:
+            kind_check(data, problems)
     if problems:
         raise ConfigError(file, problems)
     hw = schema.build(schema.SCHEMA, data)
-    problems = hardware_size_problems(hw) or energy_table_problems(hw, action_energies)
+    options = tuple((name, schema.build(rec, data.get(name, {}))) for name, rec in schema.KIND_OPTION_SECTIONS.items()
+                    if name in data)
+    if options:
+        hw = dataclasses.replace(hw, options=options)
+    problems = hardware_size_problems(hw)
+    if not problems and schema.PRICER:
+        problems = energy_table_problems(hw, schema.PRICER[0])
     if problems:
         raise ConfigError(file, problems)
     return _with_source(hw, file)
 
 
 def _with_source(hw: HardwareConfig, file: str) -> HardwareConfig:
-    import dataclasses
     return dataclasses.replace(hw, source=file)
 
 
 def load_hardware(path: str | os.PathLike, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> HardwareConfig:
-    """Load and validate a hardware YAML.
+    """Load and validate a hardware YAML (or a SCALE-Sim .cfg, converted by ``scalesim_cfg``).
 
     overrides: ``{"pe_array.rows": 32}`` or ``["pe_array.rows=32"]``, applied before validation.
     """
     path = str(path)
-    data = read_hardware_dict(path)
+    from .scalesim_cfg import is_scalesim_cfg, scalesim_hardware_dict
+    data = scalesim_hardware_dict(path) if is_scalesim_cfg(path) else read_hardware_dict(path)  # SCALE-Sim .cfg too
     if overrides:
         if not isinstance(overrides, Mapping):
             overrides = parse_assignments(overrides, file=path)

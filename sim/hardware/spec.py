@@ -58,6 +58,7 @@ class MemorySpec:
     # Weights that fit on chip are loaded once before the run (EIE keeps the whole compressed
     # model in SRAM) and not charged per inference; otherwise they stream from DRAM every run.
     weights_resident: bool = False
+    prefetch_tiles: int = 2  # tiles in flight between DRAM and the buffers (2: double buffering)
 
     def buffer_for(self, data: str) -> BufferSpec | None:
         for b in self.buffers:
@@ -82,7 +83,10 @@ class PEArraySpec:
     skip_zero_acts: bool = False
     act_queue_depth: int = 0
     codebook_bits: int = 0  # 0: weights stored as values; k: k-bit codes decoded by a 2**k-entry codebook
-    index_bits: int = 0  # relative-index bits per stored nonzero (sparse formats); 0 for dense
+    index_bits: int = 8  # relative-index bits per stored entry of a sparse format (unused when dense)
+    pointer_bits: int = 16  # column-pointer width of a sparse format (EIE: 16 bits)
+    activation_lanes: int = 0  # elements per cycle of the activation unit; 0: the dataflow kind's rule
+    act_regfile_entries: int = 64  # per-PE activation register file (EIE: 64 entries)
 
     @property
     def count(self) -> int:
@@ -119,6 +123,14 @@ class TuningSpec:
     to_latency_ns: float
     to_power_mw_per_fsr: float
     to_hold_fsr_fraction: float  # mean fraction of an FSR each ring is thermally held at
+    # Thermo-optic holding model (hardware/ted.py): independent heaters, or TED collective tuning.
+    mode: str = "independent"  # independent | ted
+    fsr_nm: float = 18.0  # free spectral range (CrossLight §IV.C)
+    eo_range_nm: float = 0.0  # hybrid tuning: shift the EO tuner absorbs per ring before TO is needed
+    rings_per_bank: int = 15  # rings tuned together by TED (CrossLight: max 15 per bank)
+    ring_spacing_um: float = 5.0  # ring pitch in a bank (CrossLight: 5 um with TED)
+    crosstalk_decay_um: float = 0.0  # phase crosstalk ratio exp(-d/decay); 0 = no coupling
+    to_hold: str = "continuous"  # continuous: heaters draw holding power all run (physics); boot: paper accounting
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,11 @@ class PhotonicSpec:
     # re-emitting each op's partial sum (CrossLight).
     input_modulation: str = "vcsel"
     adcs_per_unit: int = 1  # time-interleaved ADCs behind each PD: the op period is ADC latency / this
+    index_bits: int = 8  # relative-index bits per stored entry when compression is on
+    pointer_bits: int = 16  # column-pointer width of the compressed format
+    activation_lanes: int = 0  # elements per cycle of the electronic activation unit; 0: one per VDU
+    electronic_act_bits: int = 16  # width of the electronic activation unit's compare/select
+    electronic_acc_bits: int = 32  # width of the electronic partial-sum accumulators
 
 
 @dataclass(frozen=True)
@@ -183,3 +200,9 @@ class HardwareConfig:
     pe_array: PEArraySpec | None = None  # electronic PE array (photonic: the electronic side's accumulators)
     photonic: PhotonicSpec | None = None
     source: str = ""
+    # Sections a dataflow kind adds to the schema (``hardware.schema.register_kind``), by name.
+    options: tuple[tuple[str, object], ...] = ()
+
+    def option(self, name: str):
+        """The built section ``name`` of a kind's own fields, or None when the config has none."""
+        return dict(self.options).get(name)

@@ -12,4 +12,6 @@ convert weights once (``formats``) and allocate. Modules, one per format or data
 - ``csc``: fc, EIE-style CSC column broadcast, skipping zero activations, per-PE work.
 - ``conv``: sparse-weight direct convolution with stride, padding, groups, dilation.
 - ``pool``: max / average pooling with padding.
+- ``dense``: fixed-order dense products, sums, softmax cross-entropy, Adam and libm-free exp/log/normal
+  draws for training and compression (same bits on every CPU; see ``sim.compression.numerics``).
 """

@@ -20,9 +20,41 @@ from numba.extending import overload
 from .arith import mac, mac4, weight_at, zero_like
 from .simd import TILE_LANES, dot_tile
 
-# Reassociation lets LLVM split each row's sum over SIMD lanes (gathers of x); results stay
-# allclose to the sequential sum. No 'nnan'/'ninf': NaN and inf inputs propagate as in numpy.
-FASTMATH = {"reassoc", "nsz", "contract"}
+# No fast-math: LLVM must neither reassociate a sum (its split would follow the CPU's vector
+# width) nor contract a * b + c into an FMA (only where the CPU has one), so an output's bits are
+# the same on every machine. Batch-1 rows get their SIMD lanes explicitly instead (``ROW_LANES``).
+FASTMATH = False
+ROW_LANES = 8  # partial sums per row run in csr_matvec: lane l takes stored weights l, l + 8, ...
+
+
+@njit(cache=True, inline="always")
+def row_run_sum(vals, idx, xb, codebook, out):
+    """(``sum_j w_j * xb[idx[j]]``, nonzero ``xb[idx[j]]`` met) over one row's run, the sum in a fixed order: lane ``l`` of ``ROW_LANES``
+    accumulates weights ``l, l + 8, l + 16, ...`` of the whole groups of eight, the lanes combine
+    pairwise ((0+1)+(2+3))+((4+5)+(6+7)), then the leftover weights add in order. The eight lanes
+    are independent chains, so LLVM runs them as one SIMD gather without reassociating anything."""
+    n = vals.shape[0]
+    n8 = n - n % ROW_LANES
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero_like(out)
+    h = 0
+    for j in range(0, n8, ROW_LANES):
+        x0, x1, x2, x3 = xb[idx[j]], xb[idx[j + 1]], xb[idx[j + 2]], xb[idx[j + 3]]
+        x4, x5, x6, x7 = xb[idx[j + 4]], xb[idx[j + 5]], xb[idx[j + 6]], xb[idx[j + 7]]
+        a0 = mac(a0, weight_at(vals, codebook, j), x0)
+        a1 = mac(a1, weight_at(vals, codebook, j + 1), x1)
+        a2 = mac(a2, weight_at(vals, codebook, j + 2), x2)
+        a3 = mac(a3, weight_at(vals, codebook, j + 3), x3)
+        a4 = mac(a4, weight_at(vals, codebook, j + 4), x4)
+        a5 = mac(a5, weight_at(vals, codebook, j + 5), x5)
+        a6 = mac(a6, weight_at(vals, codebook, j + 6), x6)
+        a7 = mac(a7, weight_at(vals, codebook, j + 7), x7)
+        h += (((x0 != 0) + (x1 != 0)) + ((x2 != 0) + (x3 != 0))) + (((x4 != 0) + (x5 != 0)) + ((x6 != 0) + (x7 != 0)))
+    a = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for j in range(n8, n):
+        xv = xb[idx[j]]
+        a = mac(a, weight_at(vals, codebook, j), xv)
+        h += xv != 0
+    return a, h
 
 
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
@@ -33,8 +65,8 @@ def csr_matvec(tile_ptr, counts, indices, values, codebook, x, out, out_work):
     ``csr_tile_shape(..., batch=1)``): one parallel task per row tile, and while a tile is on a
     column block, the block of ``x`` (4096 float32 = 16 KB) stays in L1, so the gathers of ``x``
     hit L1 instead of L2 (1.75x on VGG-16 fc6, whose 25088 inputs are 100 KB). Each row's run of
-    stored weights in a block is one vectorized reduction (gathers of ``x``, reassociated sum)
-    added to the row's accumulator.
+    stored weights in a block is summed in ``ROW_LANES`` fixed partial sums (``row_run_sum``: SIMD
+    gathers of ``x``, the same order on every CPU) and added to the row's accumulator.
 
     Parameters
     ----------
@@ -70,12 +102,7 @@ def csr_matvec(tile_ptr, counts, indices, values, codebook, x, out, out_work):
                 vals = values[k:k + n]
                 idx = indices[k:k + n]
                 k += n
-                a = zero_like(out)
-                h = 0
-                for j in range(n):
-                    xv = xb[idx[j]]
-                    a = mac(a, weight_at(vals, codebook, j), xv)
-                    h += xv != 0
+                a, h = row_run_sum(vals, idx, xb, codebook, out)
                 acc[i] += a
                 hits[i] += h
         out[r0:r1] = acc

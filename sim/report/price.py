@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.result import STALL_CAUSES, RunResult
-from ..hardware.energy import action_energies, bits_of
+from ..engine.dataflows import action_energies, bits_of
 from ..hardware.spec import HardwareConfig
 
 SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "cycles", "latency_s", "energy_pj",

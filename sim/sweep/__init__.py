@@ -1,12 +1,15 @@
 """Design-space sweeps: a YAML spec -> points -> sweep.csv (resumable), pareto.csv and plots.
 
-    from sim.sweep import load_spec, run_sweep
+    import sim
+    result = sim.sweep("sweeps/sonic_units.yaml", workers=2)   # in memory
+    result.write("reports/sweeps/sonic_units")
+    from sim.sweep import load_spec, run_sweep                 # resumable in a folder, as the CLI
     outcome = run_sweep(load_spec("sweeps/sonic_units.yaml"), "reports/sweeps/sonic_units", workers=2)
 """
+from .api import SweepOutcome, SweepResult, read_sweep, run_sweep, sweep
 from .expand import Point, expand
 from .pareto import non_dominated, pareto_front
-from .runner import SweepOutcome, read_sweep, run_sweep
 from .spec import SweepSpec, load_spec
 
-__all__ = ["Point", "SweepOutcome", "SweepSpec", "expand", "load_spec", "non_dominated", "pareto_front",
-           "read_sweep", "run_sweep"]
+__all__ = ["Point", "SweepOutcome", "SweepResult", "SweepSpec", "expand", "load_spec", "non_dominated",
+           "pareto_front", "read_sweep", "run_sweep", "sweep"]

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import math
 
-from ..hardware import schema
+from .. import schema
+from ..compression.recipe import QUANT_BITS, recipe_from_dict
+from ..errors import ConfigError
 from ..hardware.load import apply_overrides
+from ..hardware.schema import SCHEMA
 from ..limits import MAX_SWEEP_POINTS, short
 from ..validate import value_problems
+from .compress import ONE_SHOT, compression_with
 
 RUN_MINIMUM = {"batch": 1, "seed": 0}
 
@@ -32,51 +36,34 @@ def _hardware_problems(axis: str, values: dict, designs: dict) -> list[str]:
     out: list[str] = []
     for f, base in designs.values():
         problems = value_problems(values)
-        schema.check(schema.SCHEMA, apply_overrides(base, values, f), "", problems)
+        schema.check(SCHEMA, apply_overrides(base, values, f), "", problems)
         out.extend(p for p in problems if p.startswith((f"{axis}:", f"{axis} ")))
     return out
 
 
 def _compression_problems(axis: str, value, compression: dict | None, recipe_file: str | None) -> list[str]:
-    """Problems of one compression axis value: the one-shot rules, or the recipe's own checker run on
-    a scratch copy of the recipe with the value set."""
+    """Problems of one compression axis value: the recipe's own checker on the recipe with the value
+    set (in memory), or the one-shot schema and its method's bit range."""
     if compression is None:
         return []
-    from .compress import QUANT_BITS, compression_with
     dotted = axis[len("compression."):]
+    data = compression_with(compression, {dotted: value})
     if "recipe" in compression:
-        import os
-        import tempfile
-
-        import yaml
-
-        from ..compression.recipe import load_recipe
-        from ..errors import ConfigError
-        data = compression_with(compression, {dotted: value})["recipe"]
-        data["model"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(recipe_file)),
-                                                      str(data.get("model"))))
-        data.pop("output_model", None)
-        with tempfile.TemporaryDirectory(prefix="sim-sweep-check-") as tmp:
-            path = os.path.join(tmp, "recipe.yaml")
-            with open(path, "w", encoding="utf-8") as f:
-                yaml.safe_dump(data, f, sort_keys=False)
-            try:
-                load_recipe(path)
-            except ConfigError as exc:
-                return list(exc.problems)
+        recipe = {k: v for k, v in data["recipe"].items() if k != "output_model"}
+        try:
+            recipe_from_dict(recipe, recipe_file)
+        except ConfigError as exc:
+            return list(exc.problems)
         return []
-    num = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if dotted == "prune.density" and not (num and 0 < value <= 1):
-        return [f"must be a number in (0, 1]; got {short(value)}"]
-    if dotted == "prune.scope" and value not in ("layer", "global"):
-        return [f"must be layer or global; got {short(value)}"]
-    if dotted == "quantize.method" and value not in QUANT_BITS:
-        return [f"must be one of {', '.join(QUANT_BITS)}; got {short(value)}"]
+    problems: list[str] = []
+    schema.check(ONE_SHOT, data, "compression", problems)
+    if problems:
+        return problems
     if dotted.startswith("quantize.bits"):
-        method = (compression.get("quantize") or {}).get("method", "kmeans")
-        lo, hi = QUANT_BITS.get(method, (1, 16))
+        method = (data.get("quantize") or {}).get("method", "kmeans")
+        lo, hi = QUANT_BITS[method]
         values = value.values() if isinstance(value, dict) and dotted == "quantize.bits" else [value]
-        if any(isinstance(b, bool) or not isinstance(b, int) or not lo <= b <= hi for b in values):
+        if any(not lo <= b <= hi for b in values):
             return [f"must be an integer in [{lo}, {hi}] for {method}; got {short(value)}"]
     return []
 

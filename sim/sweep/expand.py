@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import COMPRESSION_PREFIX, HARDWARE_AXIS, RUN_AXES, RandomAxis, SweepSpec, canonical_json
+from .axes import RandomAxis
+from .spec import COMPRESSION_PREFIX, HARDWARE_AXIS, RUN_AXES, SweepSpec, canonical_json
 
 ID_HEX_DIGITS = 16  # 64 bits: collisions are negligible below billions of points
 

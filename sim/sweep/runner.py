@@ -1,5 +1,5 @@
-"""Run a sweep: expand the spec, skip finished points, evaluate the rest on a local process pool,
-in-process, or on a Dask cluster, append each finished chunk to sweep.csv, then write the reports.
+"""Evaluate a sweep's points on a local process pool, in-process, or on a Dask cluster, recording
+each finished chunk in a store (in memory, or sweep.csv when resuming from a folder).
 
 Work goes out in chunks of points that share one execution (same compression, batch and seed), so
 a worker's execution cache is hit by every point of a chunk and a chunk's rows cost one fsync.
@@ -12,44 +12,15 @@ import multiprocessing
 import os
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import pandas as pd
 
 from ..errors import ConfigError, SimulationError
-from .execute import STATUS_ERROR, columns, evaluate_chunk
-from .expand import Point, execution_key, expand
+from .execute import evaluate_chunk
+from .expand import Point, execution_key
 from .orphans import die_with_parent
-from .pareto import feasible, pareto_front
-from .plots import plot_sweep
 from .spec import SweepSpec
-from .store import SWEEP_CSV, SweepStore, write_atomic
 
 MAX_CHUNK_POINTS = 25
 IN_FLIGHT_PER_WORKER = 2
-
-
-@dataclass
-class SweepOutcome:
-    """What one invocation did. ``remaining`` > 0 when ``limit`` stopped it early."""
-
-    out_dir: Path
-    points: int
-    already_done: int
-    computed: int
-    errors: int
-    remaining: int
-    feasible: int
-    pareto: int
-    compute_s: float  # evaluating points (worker start-up and executions included, reports not)
-    elapsed_s: float  # the whole call
-    files: list[Path] = field(default_factory=list)
-
-    @property
-    def points_per_minute(self) -> float:
-        return 60.0 * self.computed / self.compute_s if self.compute_s > 0 else float("nan")
 
 
 def default_workers() -> int:
@@ -145,8 +116,8 @@ class _Dask:
         try:
             import distributed
         except ImportError:
-            raise ConfigError("--scheduler",
-                              "needs the dask[distributed] package; pip install 'dask[distributed]'") from None
+            raise ConfigError("sim.sweep", "scheduler: a Dask cluster needs the dask[distributed] package; "
+                                           "pip install 'dask[distributed]'") from None
         self._distributed = distributed
         if isinstance(scheduler, distributed.Client):
             self.client, self._own = scheduler, False
@@ -154,8 +125,8 @@ class _Dask:
             try:
                 self.client, self._own = distributed.Client(scheduler, timeout="20s"), True
             except (OSError, TimeoutError, ValueError) as exc:
-                raise ConfigError("--scheduler",
-                                  f"cannot connect to a Dask scheduler at {scheduler!r} ({exc})") from None
+                raise ConfigError("sim.sweep", f"scheduler: cannot connect to a Dask scheduler at {scheduler!r} "
+                                               f"({exc})") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
         self._spec = None
 
@@ -176,13 +147,13 @@ class _Dask:
             self.client.close()
 
 
-def _backend(workers: int, scheduler):
+def backend_for(workers: int, scheduler):
     if scheduler is not None:
         return _Dask(scheduler)
     return _Inline() if workers == 1 else _LocalPool(workers)
 
 
-def _progress(total: int, initial: int, desc: str, enabled: bool):
+def progress_bar(total: int, initial: int, desc: str, enabled: bool):
     from tqdm import tqdm
     # tqdm's default bar shows rate (pt/s) and ETA; no monitor thread, so forked workers stay safe
     tqdm.monitor_interval = 0
@@ -190,50 +161,7 @@ def _progress(total: int, initial: int, desc: str, enabled: bool):
                 disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
 
-def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, workers: int | None = None, scheduler=None,
-              limit: int | None = None, progress: bool = True, plots: bool = True) -> SweepOutcome:
-    """Evaluate every unfinished point of ``spec`` and write the sweep's reports into ``out_dir``.
-
-    workers: local processes (default: all cores; 1 runs in this process). scheduler: a Dask
-    scheduler address (or ``distributed.Client``) to run on instead. limit: evaluate at most this
-    many new points now (the rest on a later run). plots: also write the PNGs.
-    """
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers", f"must be an integer >= 1; got {workers}")
-    if limit is not None and limit < 0:
-        raise ConfigError("--limit", f"must be an integer >= 0; got {limit}")
-    start = time.perf_counter()
-    points = expand(spec)
-    order = {p.point_id: p.index for p in points}
-    out = Path(out_dir)
-    # Connect to a cluster before touching the folder: a wrong address leaves nothing behind.
-    backend = _Dask(scheduler) if scheduler is not None else None
-    try:
-        with SweepStore(out, columns(spec), set(order)) as store:
-            done_before = len(store.rows)
-            todo = [p for p in points if p.point_id not in store.rows]
-            if limit is not None:
-                todo = todo[:limit]
-            compute_start = time.perf_counter()
-            if todo:
-                backend = backend or _backend(workers or default_workers(), None)
-                _evaluate(spec, todo, backend, store, _progress(len(points), done_before, spec.name, progress))
-            compute_s = time.perf_counter() - compute_start
-            store.finalize(order)
-            finished = len(store.rows)
-    finally:
-        if backend is not None:
-            backend.close()
-    df = read_sweep(out / SWEEP_CSV)
-    files = [out / SWEEP_CSV] + write_reports(df, spec, out, plots)
-    front = pareto_front(df, spec.objectives, spec.constraints)
-    return SweepOutcome(out, len(points), done_before, finished - done_before,
-                        errors=int((df["status"] == STATUS_ERROR).sum()), remaining=len(points) - finished,
-                        feasible=int(feasible(df, spec.constraints).sum()), pareto=len(front),
-                        compute_s=compute_s, elapsed_s=time.perf_counter() - start, files=files)
-
-
-def _evaluate(spec: SweepSpec, todo: list[Point], backend, store: SweepStore, bar) -> None:
+def evaluate(spec: SweepSpec, todo: list[Point], backend, store, bar) -> None:
     """Evaluate ``todo`` on ``backend``, recording each finished chunk in ``store`` as it arrives."""
     by_index = {p.index: p for p in todo}
 
@@ -257,18 +185,3 @@ def _evaluate(spec: SweepSpec, todo: list[Point], backend, store: SweepStore, ba
                 record(backend.result(fut))
     finally:
         bar.close()
-
-
-def read_sweep(path: str | os.PathLike) -> pd.DataFrame:
-    """sweep.csv as a DataFrame; point ids stay strings (a hex id like 123e4 is not a number)."""
-    return pd.read_csv(path, dtype={"point_id": str, "status": str, "error": str}, keep_default_na=True)
-
-
-def write_reports(df: pd.DataFrame, spec: SweepSpec, out: Path, plots: bool = True) -> list[Path]:
-    """pareto.csv and (with ``plots``) the PNG plots, from the rows of sweep.csv."""
-    front = pareto_front(df, spec.objectives, spec.constraints)
-    write_atomic(out / "pareto.csv",
-                 front.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode())
-    if not plots:
-        return [out / "pareto.csv"]
-    return [out / "pareto.csv"] + plot_sweep(df, spec.axes, spec.objectives, spec.constraints, out)

@@ -54,6 +54,34 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def sweep_text(header: str, rows: dict[str, str], order: dict[str, int]) -> str:
+    """sweep.csv's content: ``header``, then the ``rows`` (point id -> line) in point order."""
+    return header + "".join(line for _, line in sorted(rows.items(), key=lambda kv: order[kv[0]]))
+
+
+class MemoryStore:
+    """The rows of a sweep kept in memory (``sim.sweep`` without a folder): nothing touches the disk."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = list(columns)
+        self.header = format_row(self.columns)
+        self.rows: dict[str, str] = {}
+
+    def record(self, rows: list[tuple[str, str]]) -> None:
+        for pid, line in rows:
+            self.rows.setdefault(pid, line)
+
+    def text(self, order: dict[str, int]) -> str:
+        """sweep.csv's content: the header, then the rows in point order."""
+        return sweep_text(self.header, self.rows, order)
+
+    def __enter__(self) -> "MemoryStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 class SweepStore:
     """The rows of one sweep folder. ``rows`` maps point id -> its CSV line (with newline)."""
 
@@ -76,7 +104,7 @@ class SweepStore:
             os.close(self._lock_fd)
             self._lock_fd = None
             raise ConfigError(str(self.dir),
-                              "another sweep is writing to this folder; wait for it or use another --out")
+                              "another sweep is writing to this folder; wait for it or use another output folder")
         try:
             self._remove_leftovers()
             if self.path.exists():
@@ -111,13 +139,13 @@ class SweepStore:
         lines = data.decode("utf-8").splitlines(keepends=True)
         if lines[0] != self.header:
             raise ConfigError(str(self.path), "exists with other columns than this spec's ("
-                              f"{lines[0].strip()[:120]}...); use another --out folder or delete it")
+                              f"{lines[0].strip()[:120]}...); use another output folder or delete it")
         stale, duplicated = [], False
         for n, line in enumerate(lines[1:], start=2):
             fields = next(csv.reader([line]))
             if len(fields) != len(self.columns):
                 raise ConfigError(str(self.path), f"line {n}: {len(fields)} fields, expected {len(self.columns)}; "
-                                  "the file was edited by hand? use another --out folder or delete it")
+                                  "the file was edited by hand? use another output folder or delete it")
             pid = fields[0]
             if pid not in self._point_ids:
                 stale.append(pid)
@@ -128,7 +156,7 @@ class SweepStore:
         if stale:
             raise ConfigError(str(self.path), f"{len(stale)} rows (e.g. point {stale[0]}) are not points of this spec: "
                               "the spec, its base design or its model changed since they were written; use "
-                              "another --out folder or delete it")
+                              "another output folder or delete it")
         if duplicated:  # cannot come from our appends; heal it anyway, keeping the first row of each id
             write_atomic(self.path, (self.header + "".join(self.rows.values())).encode())
 
@@ -148,13 +176,16 @@ class SweepStore:
             self.append([line for _, line in new])
             self.rows.update(new)
 
+    def text(self, order: dict[str, int]) -> str:
+        """sweep.csv's content: the header, then the rows in point order (``order``: point id -> index)."""
+        return sweep_text(self.header, self.rows, order)
+
     def finalize(self, order: dict[str, int]) -> None:
         """Rewrite the file with rows in point order (``order``: point id -> index)."""
-        lines = sorted(self.rows.items(), key=lambda kv: order[kv[0]])
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        write_atomic(self.path, (self.header + "".join(line for _, line in lines)).encode())
+        write_atomic(self.path, self.text(order).encode())
 
     def close(self) -> None:
         if self._fd is not None:

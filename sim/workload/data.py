@@ -68,7 +68,7 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
     if name == "digits":
         return _load_digits()
     if name == "mnist":
-        raise ConfigError("dataset", "mnist needs the IDX files: pass --data DIR with "
+        raise ConfigError("dataset", "mnist needs the folder of its IDX files (data_dir) with "
                           + ", ".join(MNIST_FILES.values()))
     raise ConfigError("dataset", f"must be one of {', '.join(DATASETS)}; got {name!r}")
 
@@ -118,13 +118,13 @@ def _find_idx(data_dir: str, stem: str) -> str:
         path = os.path.join(data_dir, name)
         if os.path.exists(path):
             return path
-    raise ConfigError(data_dir, f"--data: MNIST file {stem} (or {stem}.gz) not found")
+    raise ConfigError(data_dir, f"MNIST file {stem} (or {stem}.gz) not found in this folder")
 
 
 @functools.lru_cache(maxsize=2)
 def _load_mnist(data_dir: str) -> Dataset:
     if not os.path.isdir(data_dir):
-        raise ConfigError(data_dir, "--data: expected a directory holding the MNIST IDX files; not a directory")
+        raise ConfigError(data_dir, "expected a directory holding the MNIST IDX files; not a directory")
     arrays = {key: read_idx(_find_idx(data_dir, stem)) for key, stem in MNIST_FILES.items()}
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]

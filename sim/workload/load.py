@@ -30,57 +30,56 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..errors import ConfigError, did_you_mean
+from .. import schema as S
+from ..errors import did_you_mean
 from ..limits import short, size_problem
+from ..schema import Problems as _Problems
 from ..validate import check_seed
-from ..yamlfile import read_yaml, top_level_problems
+from ..yamlfile import read_yaml
+from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab
 from .npzfile import float_array_problem, quant_problems, read_npz
-from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size
+from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
+from .synthetic import synthetic_weight
 
-TOP_KEYS = {"version", "name", "description", "input_shape", "dataset", "input_density", "weights", "seed",
-            "independent", "accuracy", "layers", "notes", "meta"}
+DATASETS = ("digits", "mnist")
+TOP = S.Record(dict, {
+    "version": S.choice(1, 1), "name": S.Field("str", None, doc="default: the file's stem"),
+    "description": S.Field("str", ""), "input_shape": S.Field("any", None, doc="[features] or [C, H, W]; checked below"),
+    "dataset": S.Field("choice", None, choices=DATASETS), "input_density": S.fraction(1.0),
+    "weights": S.Field("str", None, doc=".npz file, relative to the model"), "seed": S.Field("int", 0, min=0),
+    "independent": S.flag(False, "each layer is its own benchmark on its own input"),
+    "accuracy": S.fraction(None), "layers": S.Field("any", None, doc="checked below"), "notes": S.Field("any", None),
+    "meta": S.Field("any", None),
+    "outputs": S.Field("any", None, doc="names of the graph's output layers (default: the last layer); checked below"),
+})
+TOP_KEYS = set(TOP.fields)
 COMMON_KEYS = {"name", "type", "inputs", "weight_density", "act_density", "quant", "notes"}
 KIND_KEYS = {
-    "fc": {"out_features", "bias", "in_features"},
-    "conv2d": {"out_channels", "kernel_size", "stride", "padding", "groups", "dilation", "bias"},
-    "maxpool": {"kernel_size", "stride", "padding"},
-    "avgpool": {"kernel_size", "stride", "padding"},
+    "fc": {"out_features", "bias", "in_features", "per_token", "sparsity"},
+    "conv2d": {"out_channels", "kernel_size", "stride", "padding", "groups", "dilation", "bias", "sparsity"},
+    "maxpool": {"kernel_size", "stride", "padding", "ceil_mode"},
+    "avgpool": {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"},
     "global_avgpool": set(),
-    "relu": set(), "relu6": set(), "softmax": set(), "flatten": set(), "add": set(), "concat": set(),
 }
+# Every other kind: its attributes from the op table, plus constants given inline.
+CONST_KEYS = {"add": {"operand", "const_first"}, "sub": {"operand", "const_first"}, "mul": {"operand", "const_first"},
+              "div": {"operand", "const_first"}, "max": {"operand"}, "min": {"operand"},
+              "where": {"cond", "other", "x_when"},
+              "quantize": {"scale", "zero_point"}, "dequantize": {"scale", "zero_point"},
+              "layernorm": {"scale", "bias"}, "gather": {"indices", "vocab", "embedding_dim"},
+              "lstm": {"bias"}, "gru": {"bias"}}
+for _kind, _op in OPS.items():
+    if _kind not in KIND_KEYS:
+        KIND_KEYS[_kind] = set(_op.attrs) | set(UNARY_ATTRS.get(_kind, {})) | CONST_KEYS.get(_kind, set())
 QUANT_KINDS = ("kmeans", "linear", "binary")
-DATASETS = ("digits", "mnist")
-
-
-class _Problems:
-    """Collects every problem of one file, then raises a single ConfigError."""
-
-    def __init__(self, file: str):
-        self.file, self.items = file, []
-
-    def add(self, path: str, msg: str) -> None:
-        self.items.append(f"{path}: {msg}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ConfigError(self.file, self.items)
 
 
 def _int(p: _Problems, path: str, value, minimum: int = 1):
-    if isinstance(value, bool) or not isinstance(value, int):
-        p.add(path, f"must be an integer >= {minimum}; got {value!r}")
-        return None
-    if value < minimum:
-        p.add(path, f"must be an integer >= {minimum}; got {value}")
-        return None
-    return value
+    return value if p.check(S.Field("int", S.REQUIRED, min=minimum), value, path) else None
 
 
 def _fraction(p: _Problems, path: str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        p.add(path, f"must be a number in [0, 1]; got {value!r}")
-        return None
-    return float(value)
+    return float(value) if p.check(S.fraction(), value, path) else None
 
 
 def _too_big(p: _Problems, where: str, what: str, shape) -> bool:
@@ -113,30 +112,27 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
 
 def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network:
     p = _Problems(path)
-    p.items.extend(top_level_problems(data, TOP_KEYS))
-    name = data.get("name", Path(path).stem)
+    p.check(TOP, data, "")
+    name = data.get("name") or Path(path).stem
     shape = data.get("input_shape")
-    if not isinstance(shape, list) or len(shape) not in (1, 3) or not all(
+    if not isinstance(shape, list) or not shape or not all(
             isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
-        p.add("input_shape", f"must be a list of 1 or 3 positive integers ([features] or [channels, height, width]); got {shape!r}")
+        p.add("input_shape", f"must be a list of positive integers per sample ([features], [tokens, features] or "
+                             f"[channels, height, width]); got {shape!r}")
         shape = None
     if shape is not None and _too_big(p, "input_shape", "one input sample", shape):
         shape = None
     dataset = data.get("dataset")
-    if dataset is not None and dataset not in DATASETS:
-        p.add("dataset", f"must be one of {', '.join(DATASETS)}; got {dataset!r}")
-    input_density = _fraction(p, "input_density", data.get("input_density", 1.0))
-    if "seed" in data:
-        _int(p, "seed", data["seed"], minimum=0)
+    input_density = float(data.get("input_density", 1.0)) if S.is_number(data.get("input_density", 1.0)) else None
     layers_raw = data.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
         p.add("layers", f"must be a non-empty list of layers; got {layers_raw!r}")
         p.raise_if_any()
-    independent = bool(data.get("independent", False))
+    independent = data.get("independent", False) is True
     p.raise_if_any()
 
     base_seed = int(data.get("seed", 0) if seed is None else seed)
-    layers = _build_layers(p, layers_raw, tuple(shape), independent)
+    layers = _build_layers(p, layers_raw, tuple(shape), independent, deferred="weights" in data)
     _too_big(p, "layers", "all weights together", (sum(lay.weight.size for lay in layers if lay.weight is not None),))
     p.raise_if_any()
 
@@ -146,15 +142,27 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
         _load_weights(p, layers, wpath, layers_raw)
     else:
         _synthesize_weights(layers, layers_raw, base_seed)
+    outputs = data.get("outputs", [])
+    names = {lay.name for lay in layers}
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not isinstance(outputs, list) or any(o not in names for o in outputs):
+        p.add("outputs", f"must list layer names; unknown {[o for o in outputs if o not in names] if isinstance(outputs, list) else outputs!r}")
     p.raise_if_any()
     accuracy = data.get("accuracy")
+    meta = dict(data.get("meta") or {})
+    vocab = input_vocab(layers)
+    if vocab:
+        meta["vocab"] = vocab
     return Network(name=str(name), input_shape=tuple(shape), layers=layers, input_density=input_density,
                    dataset=dataset, independent=independent,
                    accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None, source=path,
-                   meta=dict(data.get("meta") or {}))
+                   meta=meta, outputs=tuple(outputs))
 
 
-def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool) -> list[Layer]:
+def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool,
+                  deferred: bool = False) -> list[Layer]:
+    """deferred: constants may come from the weights file (not required inline)."""
     layers: list[Layer] = []
     shapes: dict[str, tuple] = {}
     prev_shape = input_shape
@@ -176,20 +184,29 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
         for key in spec:
             if key not in allowed:
                 p.add(f"{where}.{key}", f"unknown key for a {kind} layer" + did_you_mean(str(key), allowed))
+        if name == NETWORK_INPUT:
+            p.add(f"{where}.name", f"{NETWORK_INPUT!r} is reserved: it names the network input")
         inputs = spec.get("inputs", [])
         if isinstance(inputs, str):
             inputs = [inputs]
-        if not isinstance(inputs, list) or any(n not in shapes for n in inputs):
-            missing = [n for n in (inputs if isinstance(inputs, list) else [inputs]) if n not in shapes]
-            p.add(f"{where}.inputs", f"must name earlier layers; unknown {missing!r}")
+        known = dict(shapes, **{NETWORK_INPUT: input_shape})
+        if not isinstance(inputs, list) or any(n not in known for n in inputs):
+            missing = [n for n in (inputs if isinstance(inputs, list) else [inputs]) if n not in known]
+            p.add(f"{where}.inputs", f"must name earlier layers or {NETWORK_INPUT!r}; unknown {missing!r}")
             continue
-        if kind in ("add", "concat") and len(inputs) < 2:
+        lo, hi = OPS[kind].n_inputs
+        given = len(inputs) if inputs else 1
+        needs_const = kind in ("add", "sub", "mul", "div", "max", "min") and "operand" in spec
+        if kind in ("add", "concat") and not needs_const and given < 2:
             p.add(f"{where}.inputs", f"a {kind} layer needs at least 2 inputs; got {inputs!r}")
             continue
-        in_shapes = [shapes[n] for n in inputs] if inputs else [prev_shape]
+        if given < lo or given > hi + (1 if kind == "add" else 0) * 62:
+            p.add(f"{where}.inputs", f"a {kind} layer reads {lo}..{hi} tensors; got {inputs!r}")
+            continue
+        in_shapes = [known[n] for n in inputs] if inputs else [prev_shape]
         if independent:
             in_shapes = [input_shape] if kind != "fc" or "in_features" not in spec else [(spec["in_features"],)]
-        layer = _layer(p, where, name, kind, spec, in_shapes, tuple(inputs))
+        layer = _layer(p, where, name, kind, spec, in_shapes, tuple(inputs), deferred)
         if layer is None:
             continue
         layers.append(layer)
@@ -198,7 +215,8 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
     return layers
 
 
-def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes: list, inputs: tuple):
+def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes: list, inputs: tuple,
+           deferred: bool = False):
     in_shape = in_shapes[0]
     n_problems = len(p.items)
     common = dict(name=name, kind=kind, in_shape=in_shape, inputs=inputs)
@@ -218,19 +236,27 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
             _int(p, f"{where}.in_features", spec["in_features"])
         if out is None or len(p.items) > n_problems:
             return None
-        n_in = math.prod(in_shape)
+        per_token = bool(spec.get("per_token", False))
+        if per_token and len(in_shape) < 2:
+            p.add(f"{where}.per_token", f"needs a (tokens, ..., features) input; got {list(in_shape)}")
+            return None
+        n_in = int(in_shape[-1]) if per_token else math.prod(in_shape)
         if spec.get("in_features", n_in) != n_in:
-            p.add(f"{where}.in_features", f"must equal the {n_in} features the layer receives ({list(in_shape)}); got "
-                                          f"{short(spec['in_features'])}")
+            p.add(f"{where}.in_features", f"must equal the {n_in} features the layer receives ({list(in_shape)}"
+                                          f"{', per token' if per_token else ''}); got {short(spec['in_features'])}")
             return None
         if _too_big(p, where, "its weight", (out, n_in)):
             return None
-        return Layer(out_shape=(out,), weight=np.zeros((out, n_in), np.float32),
-                     bias=np.zeros(out, np.float32) if spec.get("bias", True) else None, **common)
+        out_shape = tuple(in_shape[:-1]) + (out,) if per_token else (out,)
+        return Layer(out_shape=out_shape, weight=np.zeros((out, n_in), np.float32),
+                     bias=np.zeros(out, np.float32) if spec.get("bias", True) else None,
+                     attrs=_sparsity(p, where, spec, {"per_token": True} if per_token else {}), **common)
     if kind == "conv2d":
         if len(in_shape) != 3:
             p.add(where, f"conv2d needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
             return None
+        if _general_window(spec):
+            return _window_layer(p, where, kind, spec, in_shape, common)
         oc = _int(p, f"{where}.out_channels", spec.get("out_channels"))
         k = _int(p, f"{where}.kernel_size", spec.get("kernel_size"))
         s = _int(p, f"{where}.stride", spec.get("stride", 1))
@@ -251,11 +277,14 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
             return None
         return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g, k, k), np.float32),
                      bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None,
-                     stride=s, padding=pad, groups=g, kernel_size=k, dilation=d, **common)
+                     stride=s, padding=pad, groups=g, kernel_size=k, dilation=d,
+                     attrs=_sparsity(p, where, spec, {}), **common)
     if kind in ("maxpool", "avgpool"):
         if len(in_shape) != 3:
             p.add(where, f"{kind} needs a [channels, height, width] input; the layer before gives {list(in_shape)}")
             return None
+        if _general_window(spec):
+            return _window_layer(p, where, kind, spec, in_shape, common)
         k = _int(p, f"{where}.kernel_size", spec.get("kernel_size"))
         s = _int(p, f"{where}.stride", spec.get("stride", k if isinstance(k, int) else 1))
         pad = _int(p, f"{where}.padding", spec.get("padding", 0), minimum=0)
@@ -272,38 +301,126 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
             p.add(where, f"global_avgpool needs a [channels, height, width] input; got {list(in_shape)}")
             return None
         return Layer(out_shape=(in_shape[0], 1, 1), **common)
-    if kind == "flatten":
-        return Layer(out_shape=(int(np.prod(in_shape)),), **common)
-    if kind == "add":
-        if any(s != in_shape for s in in_shapes):
-            p.add(f"{where}.inputs", f"add needs equal shapes; got {[list(s) for s in in_shapes]}")
-            return None
-        return Layer(out_shape=in_shape, **common)
-    if kind == "concat":
-        if any(len(s) != len(in_shape) or s[1:] != in_shape[1:] for s in in_shapes):
-            p.add(f"{where}.inputs", f"concat needs shapes equal but for channels; got {[list(s) for s in in_shapes]}")
-            return None
-        return Layer(out_shape=(sum(s[0] for s in in_shapes),) + in_shape[1:], **common)
-    return Layer(out_shape=in_shape, **common)  # relu, relu6, softmax
+    return _generic_layer(p, where, kind, spec, in_shapes, common, deferred)
 
 
-def synthetic_weight(shape: tuple, density: float, rng: np.random.Generator) -> np.ndarray:
-    """He-normal weights pruned by magnitude to exactly round(density * size) nonzeros."""
-    fan_in = int(np.prod(shape[1:]))
-    w = rng.standard_normal(shape, dtype=np.float32)
-    w[w == 0] = np.finfo(np.float32).tiny  # float32 draws are exactly 0 about once in 7e6; 0 would mean pruned
-    w *= np.float32(np.sqrt(2.0 / max(fan_in, 1)))
-    keep = int(round(density * w.size))
-    if keep < w.size:
-        flat = w.reshape(-1)
-        # Indices of the (size - keep) smallest magnitudes; partition is O(n) where a sort is O(n log n).
-        drop = np.argpartition(np.abs(flat), w.size - keep - 1)[: w.size - keep] if keep else slice(None)
-        flat[drop] = 0.0
-    return w
+def _general_window(spec: dict) -> bool:
+    return any(isinstance(spec.get(k), list) for k in ("kernel_size", "stride", "padding", "dilation")) or \
+        bool(spec.get("ceil_mode")) or bool(spec.get("count_include_pad"))
+
+
+def _ints(p: _Problems, path: str, value, n: int, minimum: int) -> tuple | None:
+    """One int (repeated n times) or a list of n ints, each >= minimum."""
+    values = [value] * n if not isinstance(value, list) else value
+    if len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in values):
+        p.add(path, f"must be an integer >= {minimum} or a list of {n} of them; got {value!r}")
+        return None
+    return tuple(values)
+
+
+def _window_layer(p: _Problems, where: str, kind: str, spec: dict, in_shape: tuple, common: dict):
+    """conv2d / pool with kernel [kh, kw], stride [sh, sw], dilation [dh, dw], padding
+    [top, left, bottom, right] (or one int each), ceil_mode, count_include_pad."""
+    c, h, w = in_shape
+    k = _ints(p, f"{where}.kernel_size", spec.get("kernel_size"), 2, 1)
+    s = _ints(p, f"{where}.stride", spec.get("stride", 1 if kind == "conv2d" else spec.get("kernel_size")), 2, 1)
+    d = _ints(p, f"{where}.dilation", spec.get("dilation", 1), 2, 1)
+    pads = _ints(p, f"{where}.padding", spec.get("padding", 0), 4, 0)
+    if None in (k, s, d, pads):
+        return None
+    ceil = bool(spec.get("ceil_mode", False))
+    oh = conv_out_size(h, k[0], s[0], pads[0], d[0], pads[2], ceil)
+    ow = conv_out_size(w, k[1], s[1], pads[1], d[1], pads[3], ceil)
+    if oh < 1 or ow < 1:
+        p.add(f"{where}.kernel_size", f"window {list(k)} (dilation {list(d)}, padding {list(pads)}) does not fit "
+                                      f"the {h}x{w} input")
+        return None
+    attrs = {"kernel": k, "strides": s, "dilations": d, "pads": pads}
+    if kind != "conv2d":
+        attrs.update(ceil_mode=ceil, count_include_pad=bool(spec.get("count_include_pad", False)))
+        return Layer(out_shape=(c, oh, ow), stride=s[0], padding=pads[0], kernel_size=k[0], attrs=attrs, **common)
+    oc = _int(p, f"{where}.out_channels", spec.get("out_channels"))
+    g = _int(p, f"{where}.groups", spec.get("groups", 1))
+    if None in (oc, g):
+        return None
+    if c % g or oc % g:
+        p.add(f"{where}.groups", f"must divide input channels ({c}) and out_channels ({oc}); got {g}")
+        return None
+    return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g) + k, np.float32),
+                 bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None, stride=s[0], padding=pads[0],
+                 groups=g, kernel_size=k[0], dilation=d[0], attrs=_sparsity(p, where, spec, attrs), **common)
+
+
+def _sparsity(p: _Problems, where: str, spec: dict, attrs: dict) -> dict:
+    """``sparsity: "N:M"`` (structured N:M, as SCALE-Sim v3's topology column): kept as metadata."""
+    if "sparsity" in spec:
+        from .ops import parse_n_m
+        nm = parse_n_m(spec["sparsity"])
+        if nm is None:
+            p.add(f"{where}.sparsity", f"must be 'N:M' with 1 <= N <= M; got {spec['sparsity']!r}")
+        else:
+            attrs = dict(attrs, sparsity=nm)
+    return attrs
+
+
+def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: list, common: dict,
+                   deferred: bool = False):
+    """Every kind whose output shape the op table gives (activations, binary ops, normalization,
+    data movement, matmul of activations, recurrent cells)."""
+    attrs = {k: v for k, v in OPS[kind].attrs.items() if v is not None}
+    attrs.update(UNARY_ATTRS.get(kind, {}))
+    consts = {}
+    for key in KIND_KEYS[kind]:
+        if key not in spec:
+            continue
+        if key in CONST_KEYS.get(kind, ()) and key not in ("const_first", "x_when", "vocab", "embedding_dim", "bias"):
+            value = np.asarray(spec[key], dtype=np.float32)
+            if not np.all(np.isfinite(value)) and kind not in ("where", "add"):
+                p.add(f"{where}.{key}", "must be finite numbers")
+            consts[key] = value
+        else:
+            attrs[key] = spec[key]
+    missing = [k for k, v in OPS[kind].attrs.items() if v is None and k not in spec and k not in ("axis", "axes", "steps")]
+    if kind in ("quantize", "dequantize") and "scale" not in consts and not deferred:
+        missing.append("scale")
+    if kind == "gather" and "indices" not in consts and "vocab" not in attrs:
+        missing.append("indices (or vocab and embedding_dim)")
+    if kind == "pow" and attrs.get("exponent") is None:
+        missing.append("exponent")
+    if missing:
+        p.add(where, f"a {kind} layer needs {', '.join(missing)}")
+        return None
+    weight = None
+    if kind == "gather" and "vocab" in attrs:
+        consts["table"] = np.zeros((int(attrs.pop("vocab")), int(attrs.pop("embedding_dim", 1))), np.float32)
+    if kind in ("lstm", "gru"):
+        hidden = _int(p, f"{where}.hidden_size", attrs.get("hidden_size"))
+        if hidden is None:
+            return None
+        attrs["hidden_size"] = hidden
+        gates = 4 if kind == "lstm" else 3
+        if len(in_shapes[0]) == 2:
+            weight = np.zeros((gates * hidden, in_shapes[0][1] + hidden), np.float32)
+        if spec.get("bias", True):
+            consts["wb"] = np.zeros(gates * hidden, np.float32)
+            consts["rb"] = np.zeros(gates * hidden, np.float32)
+    if kind == "matmul":
+        attrs["k"] = int(in_shapes[0][-1]) if in_shapes[0] else 0
+    if kind == "concat" and "axis" not in spec:
+        attrs["axis"] = 0
+    try:
+        out = infer_shape(kind, in_shapes, attrs, consts, weight)
+    except (ValueError, KeyError, TypeError) as exc:
+        p.add(where, str(exc))
+        return None
+    return Layer(out_shape=out, weight=weight, attrs=attrs, consts=consts, **common)
 
 
 def _synthesize_weights(layers: list[Layer], raw: list, seed: int) -> None:
     for i, layer in enumerate(layers):
+        if layer.kind == "gather" and "table" in layer.consts and not np.any(layer.consts["table"]):
+            rng = np.random.default_rng([seed, i])
+            layer.consts["table"] = rng.standard_normal(layer.consts["table"].shape).astype(np.float32)
         if not layer.is_weighted:
             continue
         spec = next(s for s in raw if isinstance(s, dict) and str(s.get("name", "")) == layer.name)
@@ -322,6 +439,12 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
         return
     specs = {str(s.get("name")): s for s in raw if isinstance(s, dict)}
     for layer in layers:
+        for key in [k for k in arrays if k.startswith(layer.name + "/const.")]:
+            bad = float_array_problem(key, arrays[key]) if arrays[key].dtype.kind == "f" else None
+            if bad:
+                p.add(f"layers ({layer.name})", f"{wpath}: {bad}")
+                continue
+            layer.consts[key.split("/const.", 1)[1]] = arrays[key]
         if not layer.is_weighted:
             continue
         key = f"{layer.name}/weight"
@@ -355,6 +478,15 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
                                 **{k: arrays.get(f"{layer.name}/{k}") for k in ("codebook", "codes", "scale", "qvalues")})
 
 
+def _plain(v):
+    """An attribute as YAML writes it (tuples as lists, numpy scalars as Python numbers)."""
+    if isinstance(v, (tuple, list)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry time: the same arrays always give the same bytes
 
 
@@ -377,6 +509,9 @@ def write_npz(path: str | os.PathLike, arrays: dict) -> None:
 def weight_arrays(net: Network) -> dict:
     """The .npz arrays of a network's weights and encodings, keyed as ``load_network`` reads them."""
     arrays = {}
+    for layer in net.layers:
+        for key, value in layer.consts.items():
+            arrays[f"{layer.name}/const.{key}"] = np.asarray(value)
     for layer in net.weighted_layers:
         arrays[f"{layer.name}/weight"] = layer.weight
         if layer.bias is not None:
@@ -404,6 +539,27 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
                         padding=layer.padding, groups=layer.groups, dilation=layer.dilation, bias=layer.bias is not None)
         elif layer.kind in ("maxpool", "avgpool"):
             spec.update(kernel_size=layer.kernel_size, stride=layer.stride, padding=layer.padding)
+        if layer.kind in ("conv2d", "maxpool", "avgpool") and layer.general_window:
+            spec.update(kernel_size=list(layer.kernel_hw), stride=list(layer.strides_hw), padding=list(layer.pads4))
+            if layer.kind == "conv2d":
+                spec["dilation"] = list(layer.dilations_hw)
+            else:
+                spec["ceil_mode"] = bool(layer.attrs.get("ceil_mode"))
+                if layer.kind == "avgpool":
+                    spec["count_include_pad"] = bool(layer.attrs.get("count_include_pad"))
+        elif layer.kind not in KIND_KEYS or layer.kind in ("lstm", "gru") or not KIND_KEYS[layer.kind] <= {
+                "kernel_size", "stride", "padding", "out_features", "bias", "in_features", "out_channels", "groups",
+                "dilation", "ceil_mode", "count_include_pad", "per_token", "sparsity"}:
+            spec.update({k: _plain(v) for k, v in layer.attrs.items() if k in KIND_KEYS.get(layer.kind, ())})
+            for key in ("operand", "cond", "other", "indices"):  # needed for shapes: written inline
+                if key in layer.consts:
+                    spec[key] = np.asarray(layer.consts[key]).tolist()
+            if layer.kind == "gather" and "table" in layer.consts:
+                spec.update(vocab=int(layer.consts["table"].shape[0]), embedding_dim=int(layer.consts["table"].shape[1]))
+        if layer.kind == "fc" and layer.attrs.get("per_token"):
+            spec["per_token"] = True
+        if "sparsity" in layer.attrs:
+            spec["sparsity"] = "{}:{}".format(*layer.attrs["sparsity"])
         if layer.act_density is not None:
             spec["act_density"] = float(layer.act_density)
         if layer.is_weighted and layer.quant is not None:
@@ -419,6 +575,8 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
         doc["accuracy"] = float(net.accuracy)
     if net.meta:
         doc["meta"] = net.meta
+    if net.outputs:
+        doc["outputs"] = list(net.outputs)
     doc.update(extra or {})
     doc["layers"] = layers
     write_npz(npz_path, weight_arrays(net))

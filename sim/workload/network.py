@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-WEIGHTED_KINDS = ("fc", "conv2d")
+from .ops import NETWORK_INPUT, OPS, WEIGHTED_KINDS, conv_out_size  # noqa: F401 (re-exported)
+
 POOL_KINDS = ("maxpool", "avgpool")
-ELEMENTWISE_KINDS = ("relu", "relu6", "softmax")
-LAYER_KINDS = WEIGHTED_KINDS + POOL_KINDS + ELEMENTWISE_KINDS + ("flatten", "add", "concat", "global_avgpool")
+LAYER_KINDS = tuple(OPS)
 
 
 @dataclass
@@ -40,8 +40,15 @@ class Quant:
 
 @dataclass
 class Layer:
-    """One layer. ``inputs`` names the producing layers; empty means the previous layer (or the
-    network input for the first layer)."""
+    """One node of the network graph.
+
+    ``inputs`` names the producing layers (``"input"`` is the network input); empty means the
+    previous layer (or the network input for the first layer). ``attrs`` holds the op's
+    attributes (see ``ops.OPS``: axes are per sample, batch excluded; conv / pool geometry that
+    is not square and symmetric is ``kernel`` (kh, kw), ``strides`` (sh, sw), ``dilations``
+    (dh, dw), ``pads`` (top, left, bottom, right)); ``consts`` its constant tensors that are not
+    compressible weights (a broadcast operand, LayerNorm scale / bias, gather indices,
+    quantization scales and zero points)."""
 
     name: str
     kind: str
@@ -57,10 +64,69 @@ class Layer:
     inputs: tuple[str, ...] = ()
     quant: Quant | None = None
     act_density: float | None = None  # stated input-activation density (synthetic inputs of independent layers)
+    attrs: dict = field(default_factory=dict)
+    consts: dict = field(default_factory=dict)
 
     @property
     def is_weighted(self) -> bool:
         return self.kind in WEIGHTED_KINDS
+
+    @property
+    def sparsity(self) -> tuple[int, int] | None:
+        """Structured N:M sparsity (n, m): at most n nonzeros in every m consecutive weights of a
+        filter (SCALE-Sim v3's Sparsity column, a model's ``sparsity: "N:M"``); None when unstated."""
+        nm = self.attrs.get("sparsity")
+        return (int(nm[0]), int(nm[1])) if nm else None
+
+    @property
+    def category(self) -> str:
+        """What kind of work the layer is (``ops.CATEGORIES``): the unit a design maps it to."""
+        return OPS[self.kind].category
+
+    @property
+    def map_kind(self) -> str:
+        """The layer kind today's mapper handles this layer as: "fc" (weighted matmul, incl.
+        recurrent gate matmuls), "conv2d", "flatten" (pure data movement) or the kind itself
+        (activation / pooling unit)."""
+        return OPS[self.kind].map_kind
+
+    @property
+    def kernel_hw(self) -> tuple[int, int]:
+        if "kernel" in self.attrs:
+            return tuple(self.attrs["kernel"])
+        if self.kind == "conv2d" and self.weight is not None:
+            return tuple(int(k) for k in self.weight.shape[2:])
+        return (self.kernel_size, self.kernel_size)
+
+    @property
+    def strides_hw(self) -> tuple[int, int]:
+        return tuple(self.attrs.get("strides", (self.stride, self.stride)))
+
+    @property
+    def dilations_hw(self) -> tuple[int, int]:
+        return tuple(self.attrs.get("dilations", (self.dilation, self.dilation)))
+
+    @property
+    def pads4(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) zero padding."""
+        return tuple(self.attrs.get("pads", (self.padding,) * 4))
+
+    @property
+    def general_window(self) -> bool:
+        """Geometry beyond square kernels, one stride / dilation and symmetric pads (or pooling
+        options): executed by the general kernels."""
+        return any(k in self.attrs for k in ("kernel", "strides", "dilations", "pads", "ceil_mode",
+                                              "count_include_pad"))
+
+    @property
+    def tokens(self) -> int:
+        """Rows a matmul-like layer applies its weights to per sample: 1 for (features,) inputs,
+        the product of the leading axes for (tokens, features) inputs; time steps of recurrent layers."""
+        if self.kind == "fc" and self.attrs.get("per_token"):
+            return int(np.prod(self.in_shape[:-1]))
+        if self.kind in ("lstm", "gru"):
+            return int(self.in_shape[0])
+        return 1
 
     @property
     def weight_count(self) -> int:
@@ -77,11 +143,13 @@ class Layer:
     @property
     def dense_macs(self) -> int:
         """MACs per sample if every weight and activation were nonzero."""
-        if self.kind == "fc":
-            return int(self.weight.size)
+        if self.kind in ("fc", "lstm", "gru"):
+            return int(self.weight.size) * self.tokens
         if self.kind == "conv2d":
             oc, icg, kh, kw = self.weight.shape
             return int(oc * icg * kh * kw * self.out_shape[1] * self.out_shape[2])
+        if self.kind == "matmul":  # (..., M, K) x (..., K, N): every output takes K MACs
+            return int(np.prod(self.out_shape)) * int(self.attrs["k"])
         return 0
 
     def replace(self, **changes) -> "Layer":
@@ -90,7 +158,10 @@ class Layer:
 
 @dataclass
 class Network:
-    """An ordered list of layers (topologically sorted) plus what inputs it expects."""
+    """A graph of layers in topological order plus what inputs it expects.
+
+    A layer reads the layers its ``inputs`` name (``"input"``: the network input; empty: the
+    layer before). ``outputs`` names the graph outputs (empty: the last layer)."""
 
     name: str
     input_shape: tuple[int, ...]
@@ -101,6 +172,26 @@ class Network:
     accuracy: float | None = None  # measured test accuracy recorded with the weights
     source: str = ""
     meta: dict = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(self.outputs) or (self.layers[-1].name,)
+
+    def sources(self, index: int) -> tuple[str, ...]:
+        """Names of what layer ``index`` reads (``"input"`` for the network input)."""
+        layer = self.layers[index]
+        if layer.inputs:
+            return tuple(layer.inputs)
+        return (NETWORK_INPUT,) if index == 0 else (self.layers[index - 1].name,)
+
+    def reads_input(self, index: int) -> bool:
+        """Layer ``index`` reads the network input (which comes from DRAM)."""
+        return self.independent or NETWORK_INPUT in self.sources(index)
+
+    def is_output(self, index: int) -> bool:
+        """Layer ``index`` is a graph output (which goes to DRAM)."""
+        return self.independent or self.layers[index].name in self.output_names
 
     def layer(self, name: str) -> Layer:
         for lay in self.layers:
@@ -114,7 +205,7 @@ class Network:
 
     @property
     def output_shape(self) -> tuple[int, ...]:
-        return self.layers[-1].out_shape
+        return self.layer(self.output_names[0]).out_shape
 
     @property
     def weight_count(self) -> int:
@@ -136,10 +227,15 @@ class Network:
                 q = dataclasses.replace(q, **{k: (None if getattr(q, k) is None else getattr(q, k).copy())
                                               for k in ("codebook", "codes", "scale", "qvalues")})
             layers.append(lay.replace(weight=None if lay.weight is None else lay.weight.copy(),
-                                      bias=None if lay.bias is None else lay.bias.copy(), quant=q))
+                                      bias=None if lay.bias is None else lay.bias.copy(), quant=q,
+                                      attrs=dict(lay.attrs), consts={k: np.array(v) for k, v in lay.consts.items()}))
         return self.replace(layers=layers, meta=dict(self.meta))
 
 
-def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
-    """Output length of a convolution or pooling window along one axis (floor mode)."""
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+def input_vocab(layers: list[Layer]) -> int:
+    """Rows of the embedding table the network input indexes (its inputs are token ids), else 0."""
+    for i, lay in enumerate(layers):
+        reads_input = NETWORK_INPUT in lay.inputs or (i == 0 and not lay.inputs)
+        if reads_input and lay.kind == "gather" and "table" in lay.consts:
+            return int(np.shape(lay.consts["table"])[0])
+    return 0

@@ -45,12 +45,17 @@ def emitted_problems(out_shape, fields: dict) -> list[str]:
 
 
 def network_array_problems(net) -> list[str]:
-    """Non-finite weights or biases after folding (BatchNormalization or a bias Add can bring NaN in)."""
+    """Non-finite weights, biases or constants after folding (BatchNormalization or a bias Add can bring NaN in)."""
     problems = []
     for lay in net.layers:
         for key in ("weight", "bias"):
             arr = getattr(lay, key, None)
             if arr is not None and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 problems.append(f"layer {lay.name!r} {key}: must be finite after folding; got "
+                                f"{int(np.count_nonzero(~np.isfinite(arr)))} NaN/inf values")
+        for key, value in getattr(lay, "consts", {}).items():
+            arr = np.asarray(value)
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+                problems.append(f"layer {lay.name!r} constant {key!r}: must be finite; got "
                                 f"{int(np.count_nonzero(~np.isfinite(arr)))} NaN/inf values")
     return problems

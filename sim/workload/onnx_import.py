@@ -20,9 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .network import Layer, Network, Quant, conv_out_size
-from .onnx_ops import OPS
+from .network import Layer, Network, Quant, conv_out_size, input_vocab
 from .onnx_checks import check_onnx_size, emitted_problems, network_array_problems
+from .onnx_ops import OPS as BASE_OPS
+from .onnx_quant import OPS as QUANT_OPS
+
+OPS = {**BASE_OPS, **QUANT_OPS}
+from .ops import NETWORK_INPUT
+
+
+GENERIC_NAMES = ("main_graph", "torch_jit", "torch-jit-export", "graph", "model", "onnx_graph")
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Act:
     layer: str | None
     shape: tuple[int, ...]
     exclusive: bool  # the producing layer's output reaches only this tensor, so BN / bias can fold into it
+    batch_axis: int = 0  # where ONNX has the batch (1 for a sequence-first RNN input); sim keeps it first
 
 
 @dataclass
@@ -122,13 +130,14 @@ class _Builder:
 
         where = f"graph input {value_info.name!r}"
         ttype = value_info.type.tensor_type
-        if ttype.elem_type != TensorProto.FLOAT:
-            raise ConfigError(self.path, f"{where}: must be a float32 tensor; got element type "
+        if ttype.elem_type not in (TensorProto.FLOAT, TensorProto.INT64, TensorProto.INT32):
+            raise ConfigError(self.path, f"{where}: must be a float32 tensor (or int64 token ids); got element type "
                                          f"{TensorProto.DataType.Name(ttype.elem_type)}")
+        self.input_ids = ttype.elem_type != TensorProto.FLOAT
         dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in ttype.shape.dim]
-        if len(dims) not in (2, 4):
-            raise ConfigError(self.path, f"{where}: must be (batch, features) or (batch, channels, height, width); "
-                                         f"got shape {dims}")
+        if len(dims) < 2:
+            raise ConfigError(self.path, f"{where}: must be batch first with at least one more axis, e.g. (batch, "
+                                         f"features), (batch, tokens) or (batch, channels, height, width); got {dims}")
         sample = dims[1:]
         if override is not None:
             override = tuple(int(s) for s in override)
@@ -145,18 +154,27 @@ class _Builder:
         return tuple(sample)
 
     def network(self) -> Network:
-        if len(self.outputs) != 1:
-            raise ConfigError(self.path, f"graph outputs: sim runs models with exactly one output; got {self.outputs}")
-        out = self.acts.get(self.outputs[0])
-        if out is None or out.layer is None or not self.layers:
-            raise ConfigError(self.path, f"graph output {self.outputs[0]!r}: is not computed by any layer")
-        if out.layer != self.layers[-1].name:
-            raise ConfigError(self.path, f"graph output {self.outputs[0]!r}: comes from layer {out.layer!r}, "
-                                         f"not from the last layer {self.layers[-1].name!r}")
-        meta = {"onnx_input": self.input_name, "onnx_output": self.outputs[0], "onnx_opset": int(self.opset),
-                "onnx_producer": self.model.producer_name or ""}
-        name = self.model.graph.name or os.path.splitext(os.path.basename(self.path))[0]
-        return Network(name=name, input_shape=self.input_shape, layers=self.layers, source=self.path, meta=meta)
+        producers = []
+        for name in self.outputs:
+            out = self.acts.get(name)
+            if out is None or out.layer is None or not self.layers:
+                raise ConfigError(self.path, f"graph output {name!r}: is not computed by any layer")
+            producers.append(out.layer)
+        meta = {"onnx_input": self.input_name, "onnx_output": self.outputs[0] if len(self.outputs) == 1 else
+                list(self.outputs), "onnx_opset": int(self.opset), "onnx_producer": self.model.producer_name or ""}
+        vocab = input_vocab(self.layers)
+        if vocab:
+            meta["vocab"] = vocab
+        elif self.input_ids:
+            raise ConfigError(self.path, f"graph input {self.input_name!r}: integer inputs are supported only as "
+                                         f"token ids of an embedding (Gather on a table)")
+        stem = os.path.splitext(os.path.basename(self.path))[0]
+        name = self.model.graph.name
+        if not name or name in GENERIC_NAMES:  # every torch export is "main_graph": the file says more
+            name = stem
+        outputs = tuple(producers) if producers != [self.layers[-1].name] else ()
+        return Network(name=name, input_shape=self.input_shape, layers=self.layers, source=self.path, meta=meta,
+                       outputs=outputs)
 
     # ---------------------------------------------------------------- dispatch
     def convert(self, index: int, node) -> None:
@@ -208,31 +226,49 @@ class _Builder:
             if extra and self.uses[extra]:
                 self.fail(f"output {extra!r} is used, but sim computes only the first output of this op")
 
-    def pass_through(self, src: Act) -> None:
-        """The node's output is its input (Identity, Dropout at inference, a no-op reshape)."""
+    def pass_through(self, src: Act, shape: tuple | None = None, batch_axis: int | None = None) -> None:
+        """The node's output is its input (Identity, Dropout at inference, a no-op reshape, a
+        Transpose that only moves the batch axis)."""
         out = self.node.output[0]
-        self.acts[out] = Act(src.layer, src.shape, src.exclusive and self.uses[out] == 1)
+        self.acts[out] = Act(src.layer, src.shape if shape is None else tuple(shape),
+                             src.exclusive and self.uses[out] == 1,
+                             src.batch_axis if batch_axis is None else batch_axis)
 
-    def emit(self, kind: str, src: list[Act], out_shape: tuple[int, ...], **fields) -> Layer:
-        """Append a layer fed by ``src`` and register the node's first output as made by it."""
-        if any(a.layer is None for a in src) and self.layers:
-            self.fail("reads the network input, but is not the first layer; sim feeds the network input only "
-                      "to the first layer")
+    def emit(self, kind: str, src: list[Act], out_shape: tuple[int, ...], output: str | None = None,
+             suffix: str = "", batch_axis: int = 0, any_batch_axis: bool = False, **fields) -> Layer:
+        """Append a layer fed by ``src`` and register ``output`` (default: the node's first output)
+        as made by it. ``suffix`` tells apart the layers one node becomes; ``batch_axis`` is where
+        ONNX keeps the batch in the output (converters that understand a moved batch say so with
+        ``any_batch_axis``)."""
+        if not any_batch_axis and any(a.batch_axis for a in src):
+            self.fail("reads a tensor whose batch is not the first axis (after a Transpose that moved it); sim "
+                      "supports that only into LSTM / GRU (layout 0), Transpose and Squeeze")
         for msg in emitted_problems(out_shape, fields):
             self.fail(msg)
-        names = tuple(a.layer for a in src)
-        after_previous = len(src) == 1 and (names[0] is None or names[0] == self.layers[-1].name)
-        name = self._layer_name()
+        names = tuple(NETWORK_INPUT if a.layer is None else a.layer for a in src)
+        previous = self.layers[-1].name if self.layers else NETWORK_INPUT
+        after_previous = len(src) == 1 and names[0] == previous
+        name = self._layer_name(suffix)
         layer = Layer(name=name, kind=kind, in_shape=src[0].shape, out_shape=tuple(int(s) for s in out_shape),
                       inputs=() if after_previous else names, **fields)
         self.layers.append(layer)
-        out = self.node.output[0]
-        self.acts[out] = Act(name, layer.out_shape, self.uses[out] == 1)
+        out = self.node.output[0] if output is None else output
+        self.acts[out] = Act(name, layer.out_shape, self.uses[out] == 1, batch_axis)
         return layer
 
-    def _layer_name(self) -> str:
+    def chain(self, kind: str, src: "Act", out_shape, suffix: str, **fields) -> "Act":
+        """An intermediate layer of a node that becomes several: its output as an Act."""
+        tmp = f"{self.node.output[0]}::{suffix}"
+        self.uses[tmp] = 1
+        self.emit(kind, [src], out_shape, output=tmp, suffix=suffix, **fields)
+        return self.acts[tmp]
+
+    def _layer_name(self, suffix: str = "") -> str:
         # torch names nodes like "/layer1/conv1/Conv"; dots read better in reports and .npz keys.
         base = self.node.name.strip("/").replace("/", ".") or f"{self.node.op_type.lower()}{self.index}"
+        base = f"{base}.{suffix}" if suffix else base
+        if base == NETWORK_INPUT:
+            base = f"{base}_layer"
         name, n = base, 1
         while name in self.names:
             n += 1
@@ -307,15 +343,16 @@ class _Builder:
             self.fail(f"{key}={values}: sim needs the same value along height and width")
         return values[0]
 
-    def padding(self, attrs: dict, size: tuple[int, int], k: int, stride: int, dilation: int) -> int:
-        """One symmetric padding that gives the same windows as the node's pads / auto_pad."""
+    def pads4(self, attrs: dict, size: tuple[int, int], kernel: tuple[int, int], strides: tuple[int, int],
+              dilations: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) padding of the node's pads / auto_pad. End padding that no
+        window reaches changes nothing and is dropped (so symmetric layers stay symmetric)."""
         auto = attrs.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else str(auto)
-        span = dilation * (k - 1) + 1
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             pairs = []
-            for n in size:
-                total = max((-(-n // stride) - 1) * stride + span - n, 0)
+            for n, k, st, d in zip(size, kernel, strides, dilations):
+                total = max((-(-n // st) - 1) * st + d * (k - 1) + 1 - n, 0)
                 small = total // 2
                 pairs.append((small, total - small) if auto == "SAME_UPPER" else (total - small, small))
         elif auto == "VALID":
@@ -323,15 +360,44 @@ class _Builder:
         else:
             pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
             if len(pads) != 4 or min(pads) < 0:
-                self.fail(f"pads={pads[:8]}: must be 4 integers >= 0 (begin and end of height and width)")
+                self.fail(f"pads={pads[:8]}: expected 4 non-negative values for a 2-D window")
             pairs = [(pads[0], pads[2]), (pads[1], pads[3])]
-        chosen = set()
-        for n, (begin, end) in zip(size, pairs):
-            # Padding at the end that no window reaches changes nothing: symmetric `begin` is then exact.
-            if conv_out_size(n, k, stride, begin, dilation) != (n + begin + end - span) // stride + 1:
-                self.fail(f"asymmetric padding (begin {begin}, end {end}) changes the output size; sim pads "
-                          f"symmetrically")
-            chosen.add(begin)
-        if len(chosen) != 1:
-            self.fail(f"padding differs between height and width ({sorted(chosen)}); sim pads both alike")
-        return chosen.pop()
+        out = []
+        ceil = bool(attrs.get("ceil_mode", 0))
+        for n, k, st, d, (begin, end) in zip(size, kernel, strides, dilations, pairs):
+            if end > begin and conv_out_size(n, k, st, begin, d, end, ceil) == conv_out_size(n, k, st, begin, d, begin, ceil):
+                end = begin
+            out.append((begin, end))
+        return (out[0][0], out[1][0], out[0][1], out[1][1])
+
+    def pair(self, attrs: dict, key: str) -> tuple[int, int]:
+        values = [int(v) for v in attrs.get(key, [1, 1])]
+        if len(values) != 2:
+            self.fail(f"{key}={values[:8]}: expected 2 values (height, width)")
+        if min(values) < 1:
+            self.fail(f"{key}={values}: must be integers >= 1")
+        return values[0], values[1]
+
+    # ---------------------------------------------------------------- per-sample axes and constants
+    def sample_axis(self, axis: int, rank: int, batch_axis: int = 0) -> int:
+        """The per-sample axis of ONNX axis ``axis`` of a tensor with ``rank`` per-sample axes
+        whose batch is ONNX axis ``batch_axis``."""
+        full = rank + 1
+        if not -full <= axis < full:
+            self.fail(f"axis {axis} is out of range for a rank-{full} tensor")
+        axis %= full
+        if axis == batch_axis:
+            self.fail(f"operates along the batch axis; sim keeps samples apart (axis {batch_axis} is the batch)")
+        return axis if axis < batch_axis else axis - 1
+
+    def sample_const(self, value, rank: int) -> np.ndarray:
+        """A constant operand as it broadcasts against one sample of per-sample rank ``rank``."""
+        v = np.asarray(self.value(value))
+        if v.ndim == rank + 1:
+            if v.shape[0] != 1:
+                self.fail(f"a constant of shape {list(v.shape)} differs per sample; sim needs it to broadcast over "
+                          f"the batch (leading size 1)")
+            v = v[0]
+        elif v.ndim > rank + 1:
+            self.fail(f"a constant of shape {list(v.shape)} has more axes than the activation")
+        return v

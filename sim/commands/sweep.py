@@ -1,12 +1,20 @@
-"""`python -m sim sweep SPEC.yaml`: the command-line face of sim.sweep."""
+"""``python -m sim sweep SPEC.yaml``: a design-space sweep (``sim.sweep``), resumable in its folder."""
 from __future__ import annotations
 
 import os
 import sys
+import time
+
+from ..outdir import check_out_dir, default_out
+from ..paths import resolve_path
+from ..sweep.api import sweep
+from ..sweep.checks import check_inputs_load
+from ..sweep.spec import load_spec
+from .common import at_least
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
+def register(sub) -> None:
+    p = sub.add_parser(
         "sweep", help="run a design-space sweep from a YAML spec (resumable; local cores or a Dask cluster)",
         description="Evaluate every point of a sweep spec (a base hardware config, a model or compression, and "
                     "axes by dotted path as grid / zip / random samples). Finished points are appended to "
@@ -31,29 +39,27 @@ def register(subparsers) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from ..cli import resolve_path
-    from .runner import run_sweep
-    from .spec import load_spec
-
-    from ..outdir import check_out_dir, default_out
-    from .checks import check_inputs_load
-
+    at_least("--workers", args.workers)
+    at_least("--limit", args.limit, 0)
     if args.out:
         check_out_dir(args.out)
+    t0 = time.perf_counter()
     spec = load_spec(resolve_path(args.spec))
     out = args.out or str(check_out_dir(default_out("reports", "sweeps", names=(spec.name,))))
     check_inputs_load(spec)
-    outcome = run_sweep(spec, out, workers=args.workers, scheduler=args.scheduler, limit=args.limit,
-                        progress=not args.quiet, plots=args.plots)
+    result = sweep(spec, workers=args.workers, scheduler=args.scheduler, limit=args.limit,
+                   progress=not args.quiet, resume=out)
+    files = result.write(out, plots=args.plots)
+    o = result.outcome
     if not args.quiet:
-        print(f"{spec.name}: {outcome.points} points; {outcome.already_done} already done, {outcome.computed} "
-              f"computed in {outcome.compute_s:.1f} s ({outcome.points_per_minute:.0f} points/minute), "
-              f"{outcome.remaining} left; {outcome.elapsed_s:.1f} s with reports")
-        print(f"  {outcome.errors} failed (status=error in sweep.csv), {outcome.feasible} meet the constraints, "
-              f"{outcome.pareto} on the Pareto front")
-        for f in outcome.files:
+        print(f"{spec.name}: {o.points} points; {o.already_done} already done, {o.computed} "
+              f"computed in {o.compute_s:.1f} s ({o.points_per_minute:.0f} points/minute), "
+              f"{o.remaining} left; {time.perf_counter() - t0:.1f} s with reports")
+        print(f"  {o.errors} failed (status=error in sweep.csv), {o.feasible} meet the constraints, "
+              f"{o.pareto} on the Pareto front")
+        for f in files:
             print(f"  wrote {f}")
-    if outcome.points and outcome.errors == outcome.points:
+    if o.points and o.errors == o.points:
         print(f"error: every point failed; see the error column of {os.path.join(out, 'sweep.csv')}", file=sys.stderr)
         return 2
     return 0

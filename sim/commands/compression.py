@@ -1,21 +1,28 @@
-"""CLI subcommands ``train`` and ``compress`` (registered by sim/cli.py through ``register``)."""
+"""``python -m sim train MODEL`` and ``python -m sim compress RECIPE`` (``sim.compress``)."""
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
+from ..api import compress
+from ..compression.models_io import load_architecture, set_top_keys
+from ..compression.pipeline import SplitData
+from ..compression.recipe import load_recipe
+from ..compression.train import OPTIMIZERS, TrainConfig, init_weights, train
 from ..errors import ConfigError
-from ..outdir import check_out_dir, staged_output
+from ..outdir import check_out_dir, default_out, staged_output
+from ..paths import resolve_path
 from ..validate import check_positive_number
-from .train import OPTIMIZERS, TrainConfig
+from ..workload.data import load_dataset
+from ..workload.load import save_network, weight_arrays, write_npz
+from .common import at_least
 
 
-def register(subparsers) -> None:
+def register(sub) -> None:
     """Add ``train`` and ``compress`` to the ``python -m sim`` parser."""
     d = TrainConfig()
-    p = subparsers.add_parser(
+    p = sub.add_parser(
         "train", help="train a small model (numpy, seeded) on digits or MNIST and record its weights",
         description="Train MODEL from a seeded He-normal initialization on its dataset (scikit-learn digits, "
                     "or MNIST IDX files with --data). Keeps the weights of the iteration with the lowest "
@@ -34,7 +41,7 @@ def register(subparsers) -> None:
                    help="iterations between validation-loss checks for early stopping (default 10; 0 = each epoch)")
     p.set_defaults(func=cmd_train)
 
-    p = subparsers.add_parser(
+    p = sub.add_parser(
         "compress", help="run a compression recipe (Deep Compression or lottery tickets)",
         description="Run RECIPE (a YAML naming the model, data and stages: prune, structured, quantize, encode; "
                     "or a lottery-ticket experiment). Writes compression.csv + compression_layers.csv + storage.png "
@@ -56,12 +63,6 @@ def _positive(name: str, value, minimum=1) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..workload.data import load_dataset
-    from ..workload.load import save_network, weight_arrays, write_npz
-    from .models_io import load_architecture, set_top_keys
-    from .pipeline import SplitData
-    from .train import init_weights, train
-
     _positive("--epochs", args.epochs)
     _positive("--batch-size", args.batch_size)
     _positive("--seed", args.seed, 0)
@@ -93,28 +94,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
-    from .pipeline import run_recipe
-    from .recipe import load_recipe
-
-    from ..outdir import default_out
-
     if args.seed is not None:
-        _positive("--seed", args.seed, 0)
+        at_least("--seed", args.seed, 0)
     if args.out:
         check_out_dir(args.out)
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(resolve_path(args.recipe))
     out = args.out or str(check_out_dir(default_out("reports", "compression", names=(recipe.name,))))
     model_out = args.model_out or recipe.output_model
     if model_out:
         check_out_dir(Path(model_out).parent, "--model-out" if args.model_out else f"{recipe.path}: output_model")
     t0 = time.perf_counter()
-    result = run_recipe(recipe, out, data_dir=args.data_dir, seed=args.seed, model_out=model_out,
-                        log=(lambda *a: None) if args.quiet else print)
+    result = compress(recipe, data_dir=args.data_dir, seed=args.seed, log=None if args.quiet else print)
+    files = result.write(out, model_out=args.model_out)
     wall_s = time.perf_counter() - t0
-    if result.stages is not None:
-        print(result.stages.to_string(index=False))
-        print(result.layers.to_string(index=False))
-    if result.lth_summary is not None:
-        print(result.lth_summary.to_string(index=False))
-    print(f"{recipe.name}: {wall_s:.1f} s; wrote {', '.join(result.files)}")
+    if result.compressed.stages is not None:
+        print(result.compressed.stages.to_string(index=False))
+        print(result.compressed.layers.to_string(index=False))
+    if result.compressed.lth_summary is not None:
+        print(result.compressed.lth_summary.to_string(index=False))
+    print(f"{recipe.name}: {wall_s:.1f} s; wrote {', '.join(files)}")
     return 0

@@ -1,0 +1,164 @@
+"""Systolic arrays, output-, weight- and input-stationary (``os``, ``ws``, ``is``): one module, since
+the three share SCALE-Sim's fold formulas.
+
+Systolic arrays follow SCALE-Sim v2's compute model (scalesim/compute/systolic_compute_{os,ws,is}.py,
+read, not copied). A layer is a GEMM ``ifmap (Npix x K) @ filter (K x M)`` with ``Npix`` output
+pixels (x batch), ``K`` the filter window (C/groups x kh x kw) and ``M`` filters. Each dataflow
+keeps one operand in the R x C array, folds the spatial dimensions ``Sr`` (over rows) and ``Sc``
+(over columns) onto it, and streams the temporal dimension ``T`` through it:
+
+    dataflow  Sr    Sc    T     cycles per fold (fill + stream + drain)
+    os        Npix  M     K     R + C + T - 2        (operands skewed in, outputs shifted out)
+    ws        K     M     Npix  2R + C + T - 2       (R cycles to load the weights, then as os)
+    is        K     Npix  M     2R + C + T - 2       (R cycles to load the inputs, then as os)
+
+    folds = ceil(Sr / R) * ceil(Sc / C)        (partial folds still pay the full R and C skew)
+    compute cycles = folds * cycles per fold
+
+SCALE-Sim prints ``compute cycles - 1`` (its "Total Cycles" is the 0-based index of the cycle of
+the last output write): its golden test, AlexNet conv1 on a 32 x 32 WS array (Npix 3025, K 363,
+M 96: 12 x 3 folds of 64 + 32 + 3025 - 2 = 3119 cycles), reports 112283 = 36 x 3119 - 1.
+
+Mapping: one tile per fold. When a fold's partial sums (T x columns x accumulator bits) exceed
+half the output buffer, the streamed dimension T is cut into chunks and the folds are repeated
+per chunk, each paying fill and drain again (SCALE-Sim ignores capacity, so parity holds only
+when no chunking is needed). Storage: dense at the weight width, or the relative-index format
+when the array skips zero weights. Time-based counts: static power.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from ...hardware.spec import HardwareConfig
+from ..result import LayerResult
+from ..tiles import (LayerIO, LayerSchedule, Tile, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
+                     slices, split, streamed_weights)
+from ..traffic import performed_macs
+from .base import Dataflow
+
+
+SYSTOLIC_DATAFLOWS = ("os", "ws", "is")
+
+
+def scalesim_operands(dataflow: str, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
+    """(Sr, Sc, T) of SCALE-Sim for a GEMM of ``n_pix`` x ``k`` by ``k`` x ``m``."""
+    if dataflow == "os":
+        return n_pix, m, k
+    if dataflow == "ws":
+        return k, m, n_pix
+    if dataflow == "is":
+        return k, n_pix, m
+    raise ValueError(f"unknown systolic dataflow {dataflow!r}; expected one of {SYSTOLIC_DATAFLOWS}")
+
+
+def fill_drain_cycles(dataflow: str, rows: int, cols: int) -> int:
+    """Cycles of one fold beyond its T streaming cycles: skew fill and drain (plus the R cycles to
+    preload the stationary operand in ws/is)."""
+    if dataflow == "os":
+        return rows + cols - 2
+    return 2 * rows + cols - 2
+
+
+def fold_counts(dataflow: str, rows: int, cols: int, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
+    """(row folds, column folds, T) of one GEMM on a ``rows`` x ``cols`` array."""
+    sr, sc, t = scalesim_operands(dataflow, n_pix, k, m)
+    return -(-sr // rows), -(-sc // cols), t
+
+
+def scalesim_compute_cycles(dataflow: str, rows: int, cols: int, n_pix: int, k: int, m: int) -> int:
+    """SCALE-Sim's stall-free compute cycles of one GEMM (one more than its printed "Total Cycles")."""
+    row_folds, col_folds, t = fold_counts(dataflow, rows, cols, n_pix, k, m)
+    return row_folds * col_folds * (t + fill_drain_cycles(dataflow, rows, cols))
+
+
+class Systolic(Dataflow):
+    key = "os"
+    aliases = ("ws", "is")
+
+    def map_weighted(self, layer, lw, hw, io, floor):
+        return map_systolic(layer, lw, hw, io, floor, self.bits(hw))
+
+
+def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits: tuple[int, int],
+                 gemm: tuple[int, int, int, int] | None = None, macs: int | None = None,
+                 dataflow: str | None = None, meta: tuple[str, int] | None = None) -> LayerSchedule:
+    """SCALE-Sim folds (``pe.py``), one tile per fold (module docstring). A kind built on these
+    folds passes gemm: (groups, Npix, K, M) when it changes the GEMM (N:M sparsity compresses K);
+    macs: MAC slots spent; dataflow: os | ws | is (default ``pe_array.dataflow``); meta: (buffer,
+    bits per stored weight) of metadata the array reads beside each weight."""
+    pe = hw.pe_array
+    rows, cols, df = pe.rows, pe.cols, dataflow or pe.dataflow
+    wbits, abits = bits
+    wbuf, ibuf, obuf = buffers_of(hw)
+    t = io.traffic
+    groups, n_pix, k, m = gemm if gemm is not None else gemm_shape(layer, lw.batch)
+    sr, sc, big_t = scalesim_operands(df, n_pix, k, m)
+    fd = fill_drain_cycles(df, rows, cols)
+    # Partial sums of one fold: ws/is send T x columns of them to the output buffer; os keeps
+    # them in the PEs. They must fit half the output buffer (the other half drains).
+    n_chunks = 1
+    if df != "os":
+        psum_bytes = big_t * min(sc, cols) * pe.acc_bits / 8
+        n_chunks = max(1, math.ceil(psum_bytes / max(1.0, cap(obuf, hw) / 2)))
+    row_sizes, col_sizes = slices(sr, rows), slices(sc, cols)
+    t_sizes = [int(x) for x in split(big_t, np.ones(min(n_chunks, big_t)))]
+    w_total, weights_stay = streamed_weights(t, wbuf, hw)
+    in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
+    inputs_stay = in_total <= cap(ibuf, hw)
+    macs = performed_macs(lw, hw) if macs is None else macs
+    # Each tile = (group, chunk, column fold, row fold): its GEMM extents along K, M and Npix.
+    specs = []
+    for g in range(groups):
+        for ci, tc in enumerate(t_sizes):
+            for fc, cu in enumerate(col_sizes):
+                for fr, ru in enumerate(row_sizes):
+                    if df == "ws":
+                        ext, ids = (ru, cu, tc), ((g, fr), (g, fc), (g, ci))
+                    elif df == "os":
+                        ext, ids = (tc, cu, ru), ((g, 0), (g, fc), (g, fr))
+                    else:  # is
+                        ext, ids = (ru, tc, cu), ((g, fr), (g, ci), (g, fc))
+                    final = fr == len(row_sizes) - 1 if df != "os" else True
+                    specs.append((ext, ids, final, tc, f"g{g}.t{ci}.c{fc}.r{fr}"))
+    ext = np.array([s[0] for s in specs], dtype=np.int64)  # (tiles, 3): k_used, m_used, pix_used
+    mac_parts = split(macs, ext[:, 0] * ext[:, 1] * ext[:, 2])
+    w_share = block_shares(w_total, [s[1][:2] for s in specs], ext[:, 0] * ext[:, 1])
+    in_share = block_shares(in_total, [(s[1][0], s[1][2]) for s in specs], ext[:, 0] * ext[:, 2])
+    out_share = split(out_total, ext[:, 1] * ext[:, 2] * np.array([s[2] for s in specs]))
+    seen_w, seen_in = set(), set()
+    tiles = []
+    for i, ((ku, mu, pu), (kid, mid, pid), final, tc, label) in enumerate(specs):
+        loads = []
+        wkey, ikey = (kid, mid), (kid, pid)
+        if io.weights_from_dram and (wkey not in seen_w or not weights_stay):
+            loads.append((wbuf.name, int(w_share[i])))
+        if io.inputs_from_dram and (ikey not in seen_in or not inputs_stay):
+            loads.append((ibuf.name, int(in_share[i])))
+        first_k = kid[1] == 0 or df == "os"
+        seen_w.add(wkey)
+        seen_in.add(ikey)
+        c = Counter()
+        c[("pe_array", "mac")] += int(mac_parts[i])
+        c[(wbuf.name, "read_bits")] += ku * mu * wbits  # the array reads each operand once per fold
+        if meta is not None:
+            c[(meta[0], "read_bits")] += ku * mu * meta[1]
+        c[(ibuf.name, "read_bits")] += ku * pu * abits
+        c[(obuf.name, "write_bits")] += mu * pu * pe.acc_bits
+        if not first_k:
+            c[(obuf.name, "read_bits")] += mu * pu * pe.acc_bits  # accumulate onto earlier folds
+        stores = ()
+        if final and out_share[i]:
+            if io.outputs_to_dram:
+                stores = ((obuf.name, int(out_share[i])),)
+            else:  # activations stay on chip as the next layer's input
+                c[(obuf.name, "read_bits")] += 8 * int(out_share[i])
+                c[(ibuf.name, "write_bits")] += 8 * int(out_share[i])
+        cycles = tc + fd
+        tiles.append(Tile(label, np.array([cycles], dtype=np.int64), cycles, tuple(x for x in loads if x[1] > 0),
+                          stores, counts=+c))
+    note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
+            f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
+    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, mapping=note)
