@@ -13,6 +13,7 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .engine.execute import execute as kernel_execute
+from .engine.numerics import FloatReference, design_numerics, traced
 from .engine.profile import WorkProfile
 from .engine.reference import execute_reference
 from .engine.result import RunResult
@@ -71,10 +72,11 @@ class Result:
     hw: HardwareConfig
     net: Network
 
-    def write(self, folder: str | os.PathLike, timeline_layer: str | None = None):
+    def write(self, folder: str | os.PathLike, timeline_layer: str | None = None, source: str | None = None):
         """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
-        ``folder``, all or nothing; with ``timeline_layer`` also timeline.csv and timeline.png."""
-        return write_run(self, folder, timeline_layer=timeline_layer)
+        ``folder``, all or nothing; with ``timeline_layer`` also timeline.csv and timeline.png;
+        with ``source``, model_source.txt naming the model file (``report.files.report_folder``)."""
+        return write_run(self, folder, timeline_layer=timeline_layer, source=source)
 
     def plot(self):
         """A matplotlib Figure: cycles (with the roofline bound) and energy by component, per layer."""
@@ -142,7 +144,8 @@ class Execution:
     net: Network
     outputs: object
     profile: WorkProfile
-    accuracy: float | None
+    accuracy: float | None  # the float model's (the network as given)
+    reference: FloatReference | None = None  # per-layer float outputs each design is compared with
 
 
 def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
@@ -158,18 +161,32 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     net = as_network(model, seed)
     check_run_size(net, int(batch), seed)  # before anything is allocated
     accuracy = None
+    reference = None
     if inputs is None:
         data = real_inputs(net, data_dir)
         if data is not None:
             x_all, y_all = data
-            logits, _ = execute(net, x_all, executor)
+            logits, _, layer_outputs = traced(net, x_all, executor)
             accuracy = float(np.mean(np.argmax(logits, axis=1) == y_all))
+            reference = FloatReference(net, x_all, y_all, layer_outputs,
+                                       _calibration_inputs(net, data_dir), executor)
             reps = -(-batch // len(x_all))
             inputs = np.concatenate([x_all] * reps)[:batch]
         else:
             inputs = synthetic_inputs(net, batch, seed)
-    outputs, profile = execute(net, inputs, executor)
-    return Execution(net, outputs, profile, accuracy)
+    if reference is None:
+        outputs, profile, layer_outputs = traced(net, inputs, executor)
+        reference = FloatReference(net, inputs, None, layer_outputs, inputs, executor)
+    else:
+        outputs, profile = execute(net, inputs, executor)
+    return Execution(net, outputs, profile, accuracy, reference)
+
+
+def _calibration_inputs(net: Network, data_dir):
+    """Inputs that set the designs' quantization scales: the dataset's train split (never the
+    test split accuracy is measured on)."""
+    from .workload.data import inputs_for
+    return inputs_for(net, "train", data_dir=data_dir)[0]
 
 
 def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
@@ -178,7 +195,7 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     hw = as_hardware(hardware)
     result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_rows(result, hw)
-    layers = layer_rows(result, ex.profile, energy)
+    layers = layer_rows(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
     return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net)
 
 
@@ -190,9 +207,20 @@ def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     return _summary(result, hw, ex, energy_rows(result, hw))
 
 
+def numerics_of_design(hw: HardwareConfig, ex: Execution):
+    """Accuracy and per-layer output error of the network on ``hw``'s arithmetic
+    (sim/engine/numerics.py); the float execution in ``ex`` is shared by every design."""
+    if ex.reference is None:
+        from .engine.numerics import DesignNumerics
+        return DesignNumerics(ex.accuracy, ())
+    return design_numerics(hw, ex.reference)
+
+
 def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.DataFrame) -> pd.DataFrame:
     storage_bytes = -(-result.weight_storage_bits // 8)
-    return summary_row(result, hw, energy, ex.accuracy, storage_bytes, ex.net.name, hw.name)
+    accuracy = numerics_of_design(hw, ex).accuracy if ex.accuracy is not None else None
+    return summary_row(result, hw, energy, accuracy, storage_bytes, ex.net.name, hw.name,
+                       model_accuracy=ex.accuracy)
 
 
 def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,

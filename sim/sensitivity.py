@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 import re
 from dataclasses import dataclass, field
 
@@ -29,7 +30,6 @@ from .errors import ConfigError
 from .hardware import schema
 from .hardware.load import load_hardware, read_hardware_dict
 from .limits import short
-from .outdir import staged_output
 from .run import Execution, cost, prepare
 from .workload.load import load_network
 from .workload.network import Network
@@ -161,7 +161,7 @@ def parse_vary(items) -> dict[str, tuple[float, float]]:
         else:
             out[key.strip()] = (low, high)
     if problems:
-        raise ConfigError("--vary", problems)
+        raise ConfigError("sensitivity vary", problems)
     return out
 
 
@@ -194,19 +194,22 @@ class SensitivityResult:
         return tornado(self, metric)
 
     def write(self, folder) -> None:
-        """sensitivity.csv, tornado.png and note.txt under ``folder``, all at once: they are written
-        into a staging folder that moves into place only when all three are done."""
-        import matplotlib.pyplot as plt
+        """sensitivity.csv, tornado.png and note.txt under ``folder``, all or nothing (the files of
+        ``python -m sim sensitivity``)."""
+        from .report.style import save
+        from .report.write import write_report_dir
 
-        with staged_output(folder) as stage:
-            self.table.to_csv(os.path.join(stage, "sensitivity.csv"), index=False)
-            fig = self.plot()
-            try:
-                fig.savefig(os.path.join(stage, "tornado.png"), dpi=120, bbox_inches="tight")
-            finally:
-                plt.close(fig)
-            with open(os.path.join(stage, "note.txt"), "w", encoding="utf-8") as f:
-                f.write(self.note + "\n")
+        def tornado_png(path):
+            save(self.plot(), path)
+
+        def note_txt(path):
+            Path(path).write_text(self.note + "\n", encoding="utf-8")
+
+        write_report_dir(folder, {"sensitivity.csv": self.table}, {"tornado.png": tornado_png, "note.txt": note_txt})
+
+    def _repr_html_(self) -> str:
+        from .report.html import html_table
+        return html_table(self.table, f"sensitivity of {self.hwconfig} on {self.model}")
 
 
 def _metrics(res) -> dict:
@@ -221,7 +224,7 @@ def _ranges(path: str, vary: dict, only_vary: bool) -> list[Assumption]:
         value = _get(data, key)
         if value is None:
             load_hardware(path, {key: lo})  # an unknown key raises ConfigError naming it
-            raise ConfigError("--vary", f"{key}: not a number in {path}; only numeric fields can be varied")
+            raise ConfigError("sensitivity vary", f"{key}: not a number in {path}; only numeric fields can be varied")
         found[key] = Assumption(key, float(value), lo, hi, "--vary", "")
     return list(found.values())
 

@@ -700,7 +700,7 @@ def sensitivity_cases() -> list[Case]:
     before any work; a small fine run writes finite tables."""
     hw = str(ROOT / "hwconfigs" / "systolic.yaml")
 
-    def case(label, opts, marks=("--", "systolic.yaml", "batch", "seed"), setup=None):
+    def case(label, opts, marks=("--", "systolic.yaml", "batch", "seed", "vary"), setup=None):
         def run(tmp):
             model, _, _ = tiny_model(tmp)
             if setup:

@@ -61,3 +61,50 @@ def pe_work(w: np.ndarray, x: np.ndarray, n_pes: int) -> np.ndarray:
     for r in range(w.shape[0]):
         out[:, r % n_pes] += per_row[:, r]
     return out
+
+
+def shift_round_int(p: np.ndarray, s: np.ndarray, rounding: str) -> np.ndarray:
+    """p / 2**s rounded to integers, with Python integers (object arrays avoid any overflow)."""
+    out = np.empty(p.shape, dtype=object)
+    for idx, v in np.ndenumerate(p):
+        v, sh = int(v), int(np.broadcast_to(s, p.shape)[idx])
+        if sh == 0:
+            out[idx] = v
+            continue
+        q, r = divmod(v, 1 << sh)  # floor division
+        half = 1 << (sh - 1)
+        if rounding == "floor" or r < half:
+            out[idx] = q
+        elif r > half:
+            out[idx] = q + 1
+        elif rounding == "nearest_away":
+            out[idx] = q + 1 if v > 0 else q
+        else:
+            out[idx] = q + (q & 1)
+    return out
+
+
+def fit_register(v, bits: int, overflow: str):
+    """Python integer ``v`` in a signed ``bits``-bit register (saturate or two's-complement wrap)."""
+    hi, lo = (1 << (bits - 1)) - 1, -(1 << (bits - 1))
+    if lo <= v <= hi:
+        return v
+    if overflow == "saturate":
+        return hi if v > hi else lo
+    return ((v - lo) % (1 << bits)) + lo
+
+
+def int_matmul(w, x, init, shift, bits, overflow, rounding):
+    """Dense sequential accumulation over k = 0..K-1 of (w[r, k] * x[b, k]) >> shift[r] from init[r],
+    fitted to the register after every addition: the oracle of ``intmac.int_csr_matmul``."""
+    rows, k_dim = w.shape
+    out = np.zeros((x.shape[0], rows), dtype=np.int64)
+    for b in range(x.shape[0]):
+        for r in range(rows):
+            acc = fit_register(int(init[r]), bits, overflow)
+            for k in range(k_dim):
+                p = int(w[r, k]) * int(x[b, k])
+                acc = fit_register(acc + int(shift_round_int(np.array([p]), np.array([shift[r]]), rounding)[0]),
+                                   bits, overflow)
+            out[b, r] = acc
+    return out

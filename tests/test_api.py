@@ -162,3 +162,21 @@ def test_internal_errors_exit_3_with_traceback_user_errors_exit_2(monkeypatch, c
     assert main(["run", "hwconfigs/nope.yaml", "-q"]) == 2
     err = capsys.readouterr().err
     assert "nope.yaml: file not found" in err and "Traceback" not in err
+
+
+def test_sensitivity_api_writes_the_cli_files(tmp_path):
+    """sim.sensitivity mirrors `python -m sim sensitivity`: same files, byte for byte."""
+    import subprocess
+    import sys
+    vary = {"memory.dram.bandwidth_gbps": (5.0, 20.0)}
+    res = sim.sensitivity("hwconfigs/sonic.yaml", "models/lenet300-sonic.yaml", vary=vary)
+    assert "<table" in res._repr_html_() and not (tmp_path / "api").exists()
+    res.write(tmp_path / "api")
+    cli = tmp_path / "cli"
+    subprocess.run([sys.executable, "-m", "sim", "sensitivity", "hwconfigs/sonic.yaml", "--model",
+                    "models/lenet300-sonic.yaml", "--vary", "memory.dram.bandwidth_gbps=5:20", "--out", str(cli)],
+                   check=True, capture_output=True)
+    for name in ("sensitivity.csv", "tornado.png", "note.txt"):
+        assert (tmp_path / "api" / name).read_bytes() == (cli / name).read_bytes(), name
+    fig = res.plot()
+    assert fig._suptitle is not None and fig.axes[0].get_xlabel()

@@ -32,6 +32,8 @@ def test_scale_cfg_ws_and_sparsity_section():
     sparse = scalesim_hardware_dict(DATA / "sparsity.cfg")
     assert sparse["pe_array"]["dataflow"] == "sparse_ws" and sparse["pe_array"]["skip_zero_weights"]
     assert sparse["sparsity"]["representation"] == "ellpack_block" and sparse["sparsity"]["block_size"] == 8
+    hw = load_hardware(DATA / "sparsity.cfg")  # the sparse-systolic kind of hwconfigs/sparse_systolic.yaml
+    assert (hw.pe_array.rows, hw.pe_array.dataflow) == (128, "sparse_ws")
 
 
 @pytest.mark.parametrize("text, match", [

@@ -201,11 +201,11 @@ def test_v3_sparsity_column_is_layer_metadata_and_shapes_the_weights(tmp_path):
                            "Num Filter, Strides, Sparsity,\nCONV_1, 8, 8, 3, 3, 4, 6, 1, 2:4,\nCONV_2, 6, 6, 1, 1, 6, "
                            "6, 1, 1:4,\n")
     net = load_topology(path)
-    assert [lay.attrs.get("sparsity") for lay in net.layers] == [(2, 4), (1, 4)]
+    assert [lay.sparsity for lay in net.layers] == [(2, 4), (1, 4)]
     w = net.layers[0].weight.reshape(6, -1)  # fan-in 36 = 9 blocks of 4
     assert (np.count_nonzero(w.reshape(6, 9, 4), axis=2) <= 2).all() and net.layers[0].weight_nnz == 6 * 9 * 2
     gemm = write(tmp_path, "Layer Name, M, N, K, Sparsity,\nGEMM_1, 3, 5, 16, 3:4,\n", "g.csv")
-    assert load_topology(gemm).layers[0].attrs["sparsity"] == (3, 4)
+    assert load_topology(gemm).layers[0].sparsity == (3, 4)
 
 
 def test_blank_rows_extra_columns_and_batch_column_are_ignored(tmp_path):

@@ -79,3 +79,32 @@ def test_pruned_torch_cnn_matches_onnxruntime_and_torch(tmp_path):
     torch_zeros = sum(int((m.weight == 0).sum()) for m in convs_and_fcs)
     # BatchNorm folds scale the stem's weights but keep its zeros, so sim sees exactly torch's pruning
     assert net.weight_count - net.weight_nnz == torch_zeros
+
+
+# Torchvision families: each exports, loads, equals onnxruntime and counts the MACs fvcore / ptflops
+# count (Conv and Linear taps, padding included). Optional: needs torch and torchvision.
+TORCHVISION = [("resnet18", (3, 64, 64)), ("mobilenet_v3_small", (3, 64, 64)), ("efficientnet_b0", (3, 64, 64)),
+               ("googlenet", (3, 96, 96)), ("inception_v3", (3, 299, 299)), ("squeezenet1_0", (3, 64, 64)),
+               ("shufflenet_v2_x0_5", (3, 64, 64)), ("vit_b_16", (3, 224, 224))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shape", TORCHVISION)
+def test_torchvision_family_matches_onnxruntime(tmp_path, name, shape):
+    tv = pytest.importorskip("torchvision")
+    from sim.engine.execute import execute
+    kwargs = {"aux_logits": False, "init_weights": True} if name in ("googlenet", "inception_v3") else {}
+    model = getattr(tv.models, name)(weights=None, **kwargs).eval()
+    x = torch.randn((1,) + shape)
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, str(path), input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamo=False)
+    net = load_onnx(path)
+    assert net.name == name  # torch's "main_graph" takes the file stem
+    options = ort.SessionOptions()
+    want = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    got, prof = execute(net, x.numpy())
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+    assert sum(lw.macs for lw in prof.layers if lw.kind in ("fc", "conv2d")) == sum(graph_macs(onnx.load(path), 1))

@@ -29,6 +29,7 @@ from ..workload.load import load_network, save_network
 from ..workload.network import Network
 from .lottery import run_lottery, summarize
 from .models_io import has_weights, load_architecture
+from .nm import nm_masks
 from .prune import apply_masks, density, full_masks, layer_rates, magnitude_masks
 from .quantize import dequantize, quantize_network
 from .recipe import Prune, Quantize, Recipe, Structured
@@ -182,7 +183,9 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
         if isinstance(stage, Prune):
             _check_layers(recipe, net, stage.layers, f"stages[{i}].prune.layers")
             for rnd in range(stage.rounds):
-                if stage.method == "percentile":
+                if stage.method == "n_of_m":
+                    masks = nm_masks(net, stage.n, stage.m, stage.layers, masks)
+                elif stage.method == "percentile":
                     rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
                     masks = magnitude_masks(net, "percentile", rates=rates, scope=stage.scope, masks=masks)
                 else:

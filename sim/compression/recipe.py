@@ -53,6 +53,8 @@ class Prune:
     rounds: int = 1
     layers: tuple | None = None
     retrain: TrainConfig | None = None
+    n: int | None = None  # n_of_m: keep at most n of every m consecutive weights (sim/compression/nm.py)
+    m: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ class Encode:
 TRAIN_ANY = S.Field("any", None, doc="training settings (see TrainConfig); start from the recipe's train")
 STAGES = {
     "prune": S.Record(Prune, {
-        "method": S.choice("percentile", "percentile", "threshold"),
+        "method": S.choice("percentile", "percentile", "threshold", "n_of_m"),
+        "n": S.Field("int", None, min=1, max=63, doc="n_of_m: weights kept per group"),
+        "m": S.Field("int", None, min=2, max=64, doc="n_of_m: group size along the reduction axis"),
         "rate": S.ByLayerType(S.fraction(None, open_high=True, doc="fraction of remaining weights pruned")),
         "quality": S.ByLayerType(S.nonneg(default=None, doc="threshold in layer standard deviations")),
         "output_rate_factor": S.nonneg(default=1.0), "scope": S.choice("layer", "layer", "global"),
@@ -237,7 +241,13 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
         except ConfigError as exc:
             problems.extend(exc.problems)
     stage = S.build(STAGES[kind], {k: v for k, v in opts.items() if k != tkey})
-    if kind == "prune":
+    if kind == "prune" and stage.method == "n_of_m":
+        for need in ("n", "m"):
+            if getattr(stage, need) is None:
+                problems.append(f"{where}.{need}: missing; expected {S._describe(STAGES[kind].fields[need])}")
+        if stage.n is not None and stage.m is not None and not stage.n < stage.m:
+            problems.append(f"{where}.n: must be < m ({stage.m}); got {stage.n}")
+    elif kind == "prune":
         need = "rate" if stage.method == "percentile" else "quality"
         if getattr(stage, need) is None:
             problems.append(f"{where}.{need}: missing; expected {S._describe(STAGES[kind].fields[need])}")

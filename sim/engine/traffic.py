@@ -17,6 +17,7 @@ from ..hardware.spec import HardwareConfig
 from ..kernels.relindex import csc_relative_entries
 from ..workload.network import Layer, Network
 from .buffers import buffer_capacity_bytes
+from .precision import mac_slots
 from .profile import LayerWork
 from .result import LayerResult
 
@@ -94,14 +95,17 @@ def weights_on_chip(net: Network, hw: HardwareConfig, storage_bits: list[int]) -
     return [min(1.0, cap / bits) if bits else 1.0 for bits in storage_bits]
 
 
-def performed_macs(lw: LayerWork, hw: HardwareConfig) -> int:
-    """MACs an electronic array really spends cycles on."""
+def performed_macs(lw: LayerWork, hw: HardwareConfig, layer: Layer | None = None) -> int:
+    """MACs an electronic array really spends cycles on (given the layer: fewer MAC-unit cycles
+    under sparse-tensor-core N:M mode or sub-word parallelism, ``precision.mac_slots``)."""
     pe = hw.pe_array
     if pe.skip_zero_weights and pe.skip_zero_acts:
-        return lw.effectual_macs
-    if pe.skip_zero_weights:
-        return lw.effectual_macs + lw.skipped_zero_act
-    return lw.macs - lw.padding_macs  # a dense array spends no cycles on padding taps
+        work = lw.effectual_macs
+    elif pe.skip_zero_weights:
+        work = lw.effectual_macs + lw.skipped_zero_act
+    else:
+        work = lw.macs - lw.padding_macs  # a dense array spends no cycles on padding taps
+    return work if layer is None else mac_slots(layer, hw, work)
 
 
 def memory_cycles(hw: HardwareConfig, t: Traffic) -> int:
@@ -150,7 +154,7 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
     m = memory_cycles(hw, t)
     if not layer.is_weighted:
         return elementwise_layer(layer, lw, hw, t, fused, lanes, peak, m, bufs)
-    work = performed_macs(lw, hw) if work is None else work
+    work = performed_macs(lw, hw, layer) if work is None else work
     compute = ceil_div(work, peak)
     actual = compute if actual_cycles is None else actual_cycles
     lr = LayerResult(layer.name, layer.kind, cycles=max(actual, m), bound_cycles=max(compute, m),

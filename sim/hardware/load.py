@@ -11,7 +11,7 @@ import yaml
 from ..errors import ConfigError, did_you_mean
 from ..validate import energy_table_problems, hardware_size_problems, value_problems
 from ..yamlfile import load_yaml_text, read_yaml
-from . import schema
+from . import numerics, schema
 from .spec import HardwareConfig
 
 
@@ -67,7 +67,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any], file: str) -> dict
         target[parts[-1]] = value
     if problems:
         raise ConfigError(file, problems)
-    return data
+    return numerics.mirror_overrides(data, dict(overrides))
 
 
 def validate(data: dict, file: str) -> HardwareConfig:
@@ -75,6 +75,7 @@ def validate(data: dict, file: str) -> HardwareConfig:
     problems: list[str] = []
     if not schema.KINDS:  # filled when sim.engine.dataflows is imported (importing sim does it)
         raise RuntimeError("no dataflow kinds are registered; import sim (or sim.engine.dataflows) first")
+    data = numerics.resolve(data, problems)
     schema.check(schema.SCHEMA, data, "", problems)
     # NaN/inf or huge integers that --set, a sweep value or an API caller put where the schema takes
     # anything (files are checked when read); a field the schema already reported is not repeated
@@ -89,6 +90,10 @@ def validate(data: dict, file: str) -> HardwareConfig:
                 problems.append(f"{section}: missing; a {data.get('kind')} design of this dataflow needs it "
                                 f"({keys}, ...)")
     if not problems:
+        pe = data.get("pe_array") or {}
+        sp = pe.get("structured_sparsity")
+        if isinstance(sp, dict) and not sp.get("n", 2) < sp.get("m", 4):
+            problems.append(f"pe_array.structured_sparsity.n: must be < m ({sp.get('m', 4)}); got {sp.get('n', 2)}")
         held = {h for b in data["memory"]["buffers"].values() for h in
                 ([b["holds"]] if isinstance(b["holds"], str) else b["holds"])}
         for needed in schema.DATA_KINDS:

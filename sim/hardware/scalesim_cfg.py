@@ -51,11 +51,11 @@ def _number(cfg, path, section, key, problems, kind=int, default=None):
     except ValueError:
         value = None
     if value is None or (kind is float and not math.isfinite(value)):
-        problems.append(f"[{section}] {name}: must be {what} > 0; got {short(text)}")
+        problems.append(f"[{section}] {name}: must be > 0 ({what}); got {short(text)}")
         return None
     if value <= 0 or (kind is int and value > MAX_CFG_INT):
         rng = f" and <= {MAX_CFG_INT:,}" if kind is int else ""
-        problems.append(f"[{section}] {name}: must be {what} > 0{rng}; got {short(text)}")
+        problems.append(f"[{section}] {name}: must be > 0{rng} ({what}); got {short(text)}")
         return None
     return value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..schema import REQUIRED, Field, ListOf, MapOf, Record, build, check, flag, lookup, nonneg, pos, posint
 import dataclasses
 
+from . import numerics as N
 from . import spec as S
 
 __all__ = ["REQUIRED", "Field", "ListOf", "MapOf", "Record", "build", "check", "flag", "lookup", "nonneg", "pos",
@@ -12,6 +13,46 @@ __all__ = ["REQUIRED", "Field", "ListOf", "MapOf", "Record", "build", "check", "
 
 DATA_KINDS = ("weights", "inputs", "outputs")  # every design must hold these somewhere
 BUFFER_HOLDS = DATA_KINDS + ("pointers",)
+
+def _format(default_format: str) -> Record:
+    return Record(N.NumberFormat, {
+        "format": Field("choice", default_format, choices=N.FORMATS, doc="int | fixed (power-of-two scale) | float"),
+        "bits": Field("int", None, min=1, max=64, doc="from the datapath / converter field when omitted"),
+        "granularity": Field("choice", "per_tensor", choices=N.GRANULARITIES,
+                             doc="one scale per tensor or per output channel"),
+        "scheme": Field("choice", "symmetric", choices=N.SCHEMES, doc="symmetric (zero point 0) or affine"),
+        "rounding": Field("choice", "nearest_even", choices=N.ROUNDINGS),
+        "overflow": Field("choice", "saturate", choices=N.OVERFLOWS),
+    }, optional=True, fill=True)
+
+
+def _switch(**extra) -> Record:
+    cls = extra.pop("cls", N.Switch)
+    return Record(cls, {"enabled": flag(True), **extra}, optional=True, fill=True)
+
+
+NUMERICS = Record(N.NumericsSpec, {  # sim/hardware/numerics.py; absent: float32, no noise
+    "weights": _format("int"), "activations": _format("int"), "accumulator": _format("int"),
+    "noise": Record(N.NoiseSpec, {
+        "enabled": flag(False, "photonic analog non-idealities (all off when false)"),
+        "seed": Field("int", 0, min=0, doc="seed of the noise draws"),
+        "detector": Record(N.DetectorNoise, {
+            "responsivity_a_per_w": pos("A/W", "photodiode responsivity", 1.0),
+            "bandwidth_ghz": pos("GHz", "receiver noise bandwidth", 5.0),
+            "laser_margin_db": Field("number", 0.0, min=-60, max=60, unit="dB",
+                                     doc="received power above the PD sensitivity the link budget sizes the laser for"),
+        }, optional=True, fill=True),
+        "shot_noise": _switch(),
+        "thermal_noise": _switch(cls=N.ThermalNoise, temperature_k=pos("K", default=300.0),
+                                 load_ohm=pos("ohm", "receiver load / TIA transimpedance", 1000.0)),
+        "crosstalk": _switch(cls=N.Crosstalk, q_factor=pos(default=8000.0), fsr_nm=pos("nm", default=18.0),
+                             wavelength_nm=pos("nm", default=1550.0),
+                             channel_spacing_nm=nonneg("nm", "0: a bank's wavelengths spread evenly over one FSR", 0.0),
+                             rings_per_bank=Field("int", 0, min=0, doc="wavelengths per bank; 0: the vector width")),
+        "thermal_drift": _switch(cls=N.ThermalDrift, sigma_nm=nonneg("nm", "residual resonance drift (1 sigma)", 0.005)),
+        "dac_quantization": _switch(), "adc_quantization": _switch(),
+    }, optional=True, fill=True),
+}, optional=True)
 
 SCHEMA = Record(S.HardwareConfig, {
     "version": Field("choice", 1, choices=(1,)),
@@ -62,7 +103,13 @@ SCHEMA = Record(S.HardwareConfig, {
                                       "lane per systolic column as in TPU v1's activation pipeline, one per EIE PE)"),
         "act_regfile_entries": posint(default=64, doc="activations per PE register file (EIE: 64, published.md "
                                                       "§2.1); a column block holds PEs x this many"),
+        "subword_parallelism": posint(default=1, max=64,
+                                      doc="narrow MACs a unit does per cycle when weights are narrower than weight_bits"),
+        "structured_sparsity": Record(S.StructuredSparsitySpec, {
+            "n": posint(default=2, max=63), "m": posint(default=4, max=64),
+        }, optional=True, doc="sparse tensor cores: N:M layers run on the compressed reduction axis"),
     }, optional=True),
+    "numerics": NUMERICS,
 }, omit=("version", "description"))
 
 

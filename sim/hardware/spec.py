@@ -68,6 +68,14 @@ class MemorySpec:
 
 
 @dataclass(frozen=True)
+class StructuredSparsitySpec:
+    """Sparse-tensor-core mode: layers with at most ``n`` nonzeros per ``m`` weights run compressed."""
+
+    n: int = 2
+    m: int = 4
+
+
+@dataclass(frozen=True)
 class PEArraySpec:
     """Electronic PE array. count = rows x cols. dataflow: os | ws | is (systolic) or eie
     (sparse column broadcast, rows interleaved over PEs)."""
@@ -87,6 +95,8 @@ class PEArraySpec:
     pointer_bits: int = 16  # column-pointer width of a sparse format (EIE: 16 bits)
     activation_lanes: int = 0  # elements per cycle of the activation unit; 0: the dataflow kind's rule
     act_regfile_entries: int = 64  # per-PE activation register file (EIE: 64 entries)
+    subword_parallelism: int = 1  # narrow MACs per MAC unit per cycle (sim/engine/precision.py)
+    structured_sparsity: "StructuredSparsitySpec | None" = None  # sparse tensor cores (N:M)
 
     @property
     def count(self) -> int:
@@ -200,6 +210,7 @@ class HardwareConfig:
     pe_array: PEArraySpec | None = None  # electronic PE array (photonic: the electronic side's accumulators)
     photonic: PhotonicSpec | None = None
     source: str = ""
+    numerics: "NumericsSpec | None" = None  # sim/hardware/numerics.py; None: float32, no noise
     # Sections a dataflow kind adds to the schema (``hardware.schema.register_kind``), by name.
     options: tuple[tuple[str, object], ...] = ()
 

@@ -8,12 +8,12 @@ from ..engine.result import STALL_CAUSES, RunResult
 from ..engine.dataflows import action_energies, bits_of
 from ..hardware.spec import HardwareConfig
 
-SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "cycles", "latency_s", "energy_pj",
+SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "model_accuracy", "cycles", "latency_s", "energy_pj",
                    "energy_per_inference_pj", "power_w", "fps", "fps_per_w", "energy_per_bit_pj",
                    "weight_storage_bytes"]
 LAYER_COLUMNS = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles",
                  "compute_cycles", "bound_cycles", "latency_s", "stall_cycles"] + [f"stall_{c}_cycles" for c in STALL_CAUSES] + [
-                 "energy_pj", "dram_bytes", "sram_bytes", "utilization"]
+                 "energy_pj", "dram_bytes", "sram_bytes", "utilization", "output_error_rms"]
 ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "energy_pj"]
 NETWORK_ROW = "(network)"  # energy rows not tied to one layer
 
@@ -35,10 +35,13 @@ def energy_rows(result: RunResult, hw: HardwareConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ENERGY_COLUMNS)
 
 
-def layer_rows(result: RunResult, profile, energy: pd.DataFrame) -> pd.DataFrame:
+def layer_rows(result: RunResult, profile, energy: pd.DataFrame, output_errors=()) -> pd.DataFrame:
+    """One row per layer. output_errors: per layer, the relative RMS error of its output on the
+    design's numerics against the float execution (NaN where not measured)."""
     by_layer = energy.groupby("layer", sort=False)["energy_pj"].sum()
     rows = []
-    for lr, lw in zip(result.layers, profile.layers):
+    errors = list(output_errors) + [np.nan] * (len(result.layers) - len(output_errors))
+    for lr, lw, err in zip(result.layers, profile.layers, errors):
         rows.append({
             "layer": lr.name, "type": lr.kind,
             "weight_density": lw.weight_density if lw.weight_count else np.nan,
@@ -49,13 +52,15 @@ def layer_rows(result: RunResult, profile, energy: pd.DataFrame) -> pd.DataFrame
             **{f"stall_{c}_cycles": int(lr.stalls.get(c, 0)) for c in STALL_CAUSES},
             "energy_pj": float(by_layer.get(lr.name, 0.0)),
             "dram_bytes": lr.dram_bytes, "sram_bytes": lr.sram_bytes, "utilization": lr.utilization,
+            "output_error_rms": float(err),
         })
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
 
 
 def summary_row(result: RunResult, hw: HardwareConfig, energy: pd.DataFrame, accuracy: float | None,
-                weight_storage_bytes: int, model: str, hwconfig: str) -> pd.DataFrame:
-    """One row. energy_per_bit_pj = energy / bits of weights and activations processed, i.e. each
+                weight_storage_bytes: int, model: str, hwconfig: str,
+                model_accuracy: float | None = None) -> pd.DataFrame:
+    """One row. accuracy: on the design's numerics; model_accuracy: the network as given (float). energy_per_bit_pj = energy / bits of weights and activations processed, i.e. each
     MAC slot the hardware spent (an optical element, an array MAC) consumes one weight and one
     activation at the design's bit widths (SONIC/CrossLight's EPB)."""
     energy_pj = float(energy["energy_pj"].sum())
@@ -67,6 +72,7 @@ def summary_row(result: RunResult, hw: HardwareConfig, energy: pd.DataFrame, acc
     row = {
         "model": model, "hwconfig": hwconfig, "batch": result.batch,
         "accuracy": np.nan if accuracy is None else float(accuracy),
+        "model_accuracy": np.nan if model_accuracy is None else float(model_accuracy),
         "cycles": result.cycles, "latency_s": latency_s, "energy_pj": energy_pj,
         "energy_per_inference_pj": energy_pj / result.batch, "power_w": power_w, "fps": fps,
         "fps_per_w": fps / power_w if power_w and power_w > 0 else np.nan,

@@ -1,13 +1,11 @@
-"""Tornado chart of a one-at-a-time sensitivity result (matplotlib, Agg backend)."""
+"""Tornado chart of a one-at-a-time sensitivity result (on the shared style: no pyplot)."""
 from __future__ import annotations
 
 import os
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from . import style
 
 LABELS = {"fps_per_w": "FPS/W", "energy_per_inference_pj": "energy per inference", "accuracy": "accuracy"}
 
@@ -32,7 +30,8 @@ def tornado(res, metric: str = "fps_per_w", top: int = 22):
               for lab, grp in t.groupby("label")}
     order = piv.abs().max(axis=1).sort_values(ascending=True).index[-top:]
     piv = piv.loc[order].fillna(0.0)
-    fig, ax = plt.subplots(figsize=(10, 0.36 * len(order) + 1.8))
+    fig, axes = style.figure(size=(10, 0.36 * len(order) + 2.2))
+    ax = axes[0, 0]
     y = np.arange(len(order))
     ax.barh(y, piv["low"], color="#4c72b0", label="low end of range")
     ax.barh(y, piv["high"], color="#dd8452", alpha=0.85, label="high end of range")
@@ -51,7 +50,6 @@ def tornado(res, metric: str = "fps_per_w", top: int = 22):
                       f"(baseline {base:.3g}x), %")
     else:
         ax.set_xlabel(f"change of {name} vs the config's own values, %")
-    ax.set_title(f"{_stem(res.hwconfig)} on {res.model}: sensitivity of {name} to each ASSUMPTION", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
+    style.title(fig, style.model_name(res.model), _stem(res.hwconfig), f"sensitivity of {name} to each ASSUMPTION")
+    style.legend_below(fig, axes)
+    return style.finish(fig)

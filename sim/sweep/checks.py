@@ -57,8 +57,9 @@ def _compression_problems(axis: str, value, compression: dict | None, recipe_fil
         return []
     problems: list[str] = []
     schema.check(ONE_SHOT, data, "compression", problems)
-    if problems:
-        return problems
+    if problems:  # "compression.prune.density: must be ..." -> "must be ..." (the caller names the axis)
+        own = f"{axis}: "
+        return [p[len(own):] if p.startswith(own) else p for p in problems]
     if dotted.startswith("quantize.bits"):
         method = (data.get("quantize") or {}).get("method", "kmeans")
         lo, hi = QUANT_BITS[method]

@@ -175,8 +175,8 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
         name = str(spec.get("name", f"{kind}{i}"))
         where = f"layers[{i}] ({name})"
         if not isinstance(kind, str) or kind not in KIND_KEYS:
-            p.add(f"{where}.type", f"unknown layer type {short(kind)}; expected one of {', '.join(LAYER_KINDS)}"
-                  + did_you_mean(str(kind), LAYER_KINDS))
+            p.add(f"{where}.type", f"unknown layer type {short(kind)}" + did_you_mean(str(kind)[:200], LAYER_KINDS)
+                  + f"; expected one of {', '.join(LAYER_KINDS)}")
             continue
         if name in shapes:
             p.add(f"{where}.name", f"duplicate layer name {name!r}")

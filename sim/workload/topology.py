@@ -73,11 +73,10 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0, 
     extra = _extra_columns(header, gemm)
     parse = _parse_gemm if gemm else _parse_row
     specs = [spec for spec in (parse(p, line_no, fields, extra) for line_no, fields in rows) if spec is not None]
-    for spec in specs:  # before any weight is drawn
-        for what, shape in (("its weight", spec["weight_shape"]), ("its input", spec["in_shape"])):
-            msg = size_problem(what, shape)
-            if msg:
-                p.add(f"layer {spec['name']!r}", msg)
+    for spec in specs:  # before any weight is drawn (activations are checked by the run, per batch)
+        msg = size_problem("its weight", spec["weight_shape"])
+        if msg:
+            p.add(f"layer {spec['name']!r}", msg)
     p.raise_if_any()
     if not specs:
         raise ConfigError(path, "no layers: expected a header line and at least one row of "

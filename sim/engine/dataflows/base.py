@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ...kernels.nmformat import nm_storage_bits
 from ...hardware.energy import int_mac_pj
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
+from ..precision import nm_mode, stored_weight_bits
 from ..profile import LayerWork
 from ..result import LayerResult
 from ..tiles import LayerIO, LayerSchedule
@@ -88,7 +90,10 @@ class Dataflow:
         code width plus an index each, and a column pointer per input column) when sparse."""
         if not layer.is_weighted:
             return 0
-        wbits, _ = self.bits(hw)
+        wbits = stored_weight_bits(layer, self.bits(hw)[0])  # packed when the model's integers are narrower
+        mode = nm_mode(layer, hw)
+        if mode:  # sparse tensor cores: n value slots and their positions per group of m
+            return nm_storage_bits(layer.weight, *mode, wbits)
         if not self.is_sparse(hw):
             return layer.weight_count * wbits
         pe = hw.pe_array

@@ -36,6 +36,7 @@ from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
 from ..tiles import (LayerIO, LayerSchedule, Tile, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
                      slices, split, streamed_weights)
+from ..precision import reduction_length, weight_read_bits
 from ..traffic import performed_macs
 from .base import Dataflow
 
@@ -79,7 +80,13 @@ class Systolic(Dataflow):
     aliases = ("ws", "is")
 
     def map_weighted(self, layer, lw, hw, io, floor):
-        return map_systolic(layer, lw, hw, io, floor, self.bits(hw))
+        # Packed narrow weights and sparse-tensor-core N:M mode (sim/engine/precision.py): the array
+        # reads each weight at its stored width plus its N:M position, and walks the compressed K.
+        wbits, abits = self.bits(hw)
+        groups, n_pix, k, m = gemm_shape(layer, lw.batch)
+        return map_systolic(layer, lw, hw, io, floor, (weight_read_bits(layer, hw, wbits), abits),
+                            gemm=(groups, n_pix, reduction_length(layer, hw, k), m),
+                            macs=performed_macs(lw, hw, layer))
 
 
 def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits: tuple[int, int],
