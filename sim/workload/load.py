@@ -440,7 +440,8 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
     specs = {str(s.get("name")): s for s in raw if isinstance(s, dict)}
     for layer in layers:
         for key in [k for k in arrays if k.startswith(layer.name + "/const.")]:
-            bad = float_array_problem(key, arrays[key]) if arrays[key].dtype.kind == "f" else None
+            arr = arrays[key]  # constants may hold +-inf (attention masks), never NaN
+            bad = f"array {key!r}: must not hold NaN" if arr.dtype.kind == "f" and np.isnan(arr).any() else None
             if bad:
                 p.add(f"layers ({layer.name})", f"{wpath}: {bad}")
                 continue

@@ -45,7 +45,7 @@ def emitted_problems(out_shape, fields: dict) -> list[str]:
 
 
 def network_array_problems(net) -> list[str]:
-    """Non-finite weights, biases or constants after folding (BatchNormalization or a bias Add can bring NaN in)."""
+    """Non-finite weights or biases, or NaN constants, after folding (BatchNormalization or a bias Add can bring NaN in)."""
     problems = []
     for lay in net.layers:
         for key in ("weight", "bias"):
@@ -53,9 +53,9 @@ def network_array_problems(net) -> list[str]:
             if arr is not None and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
                 problems.append(f"layer {lay.name!r} {key}: must be finite after folding; got "
                                 f"{int(np.count_nonzero(~np.isfinite(arr)))} NaN/inf values")
-        for key, value in getattr(lay, "consts", {}).items():
+        for key, value in getattr(lay, "consts", {}).items():  # -inf is a real mask value (causal attention)
             arr = np.asarray(value)
-            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-                problems.append(f"layer {lay.name!r} constant {key!r}: must be finite; got "
-                                f"{int(np.count_nonzero(~np.isfinite(arr)))} NaN/inf values")
+            if arr.dtype.kind == "f" and np.isnan(arr).any():
+                problems.append(f"layer {lay.name!r} constant {key!r}: must not hold NaN; got "
+                                f"{int(np.count_nonzero(np.isnan(arr)))} NaN values")
     return problems
