@@ -78,9 +78,10 @@ def calibrate(net: Network, inputs, executor: str = "auto") -> dict[str, LayerRa
         y = step(layer, xs)[0]
         x = xs[0]
         absmax = None
-        if layer.is_weighted:
-            axes = tuple(i for i in range(y.ndim) if i != 1)
-            absmax = np.max(np.abs(y), axis=axes).astype(np.float64) if y.size else np.zeros(y.shape[1])
+        if at_design_numerics(layer, xs):
+            channel = y.ndim - 1 if layer.kind == "fc" else 1  # fc on (batch, tokens, features): the last axis
+            axes = tuple(i for i in range(y.ndim) if i != channel)
+            absmax = np.max(np.abs(y), axis=axes).astype(np.float64) if y.size else np.zeros(y.shape[channel])
         ranges[layer.name] = LayerRange(float(x.min()) if x.size else 0.0, float(x.max()) if x.size else 0.0, absmax)
         return y, None
 
@@ -166,6 +167,16 @@ def with_codebook(layer: Layer, codebook_bits: int) -> Layer:
     return layer.replace(weight=w, quant=None)
 
 
+def at_design_numerics(layer: Layer, xs) -> bool:
+    """Is this layer executed at the design's arithmetic? Weighted fc layers (per token too) and
+    conv2d layers with square kernels, one stride and symmetric pads are. Recurrent cells and
+    general conv windows (non-square kernels, per-axis strides, asymmetric pads) run as the model
+    gives them (float), as do unweighted layers: their error against the float model is 0."""
+    if layer.kind == "fc":
+        return True
+    return layer.kind == "conv2d" and xs[0].ndim == 4 and not layer.general_window
+
+
 def is_integer(spec: NumericsSpec) -> bool:
     return all(f.format in ("int", "fixed") for f in (spec.weights, spec.activations, spec.accumulator))
 
@@ -176,17 +187,24 @@ def execute_design(net: Network, inputs, hw: HardwareConfig, ranges: dict[str, L
     codebook_bits = hw.pe_array.codebook_bits if hw.pe_array is not None else 0
     outs: list[np.ndarray] = []
 
+    def weighted(layer, x):
+        if hw.photonic is not None:
+            return photonic_layer(layer, x, hw, spec, ranges[layer.name], len(outs))
+        if is_integer(spec):
+            return integer_layer(layer, x, spec, ranges[layer.name])
+        return float_layer(layer, x, spec, ranges[layer.name])
+
     def step(layer, xs):
-        if layer.is_weighted and codebook_bits:
-            layer = with_codebook(layer, codebook_bits)
-        if not layer.is_weighted:
-            y = execute_layer(layer, xs)[0]
-        elif hw.photonic is not None:
-            y = photonic_layer(layer, xs[0], hw, spec, ranges[layer.name], len(outs))
-        elif is_integer(spec):
-            y = integer_layer(layer, xs[0], spec, ranges[layer.name])
+        if not at_design_numerics(layer, xs):
+            y = execute_layer(layer, xs)[0]  # see at_design_numerics: runs as the model gives it
         else:
-            y = float_layer(layer, xs[0], spec, ranges[layer.name])
+            if codebook_bits:
+                layer = with_codebook(layer, codebook_bits)
+            x = xs[0]
+            if layer.kind == "fc" and x.ndim > 2:  # per-token fc: the same rows applied to every token
+                y = weighted(layer, x.reshape(-1, x.shape[-1])).reshape(x.shape[:-1] + (-1,))
+            else:
+                y = weighted(layer, x)
         outs.append(y)
         return y, None
 

@@ -42,6 +42,10 @@ Modeling decisions (each is an assumption where the papers are silent):
    input mode the light comes from a shared continuous-wave laser, so gating has nothing to switch.
 6. **Electronics**: one accumulator add per op (partial sums of a row's chunks and of a kernel's
    chunks are summed digitally); activation and pooling layers are charged by ``cost.py``.
+8. **Matmul of two activations** (attention QK^T, AV): no weights exist ahead of time, so the
+   (K x N) operand is programmed onto the conv VDUs' rings at run time, one weight-DAC conversion
+   and one EO tune per element (x replicas), and the other operand drives the VCSELs. The rings
+   take the operand at the weight DAC's resolution (ASSUMPTION: a wider operand is rounded to it).
 7. **Time-based power** (``time_based_counts``): the design's static power, thermo-optic holding
    power of every ring (weight rings, batch-norm rings, input rings), the external laser sized by
    CrossLight's Eq. 7, and TIAs, all x the simulated cycles. TO *calibration* (4 us, all rings in
@@ -137,6 +141,8 @@ def photonic_layer_work(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> Phot
         work = _fc_work(layer, lw, hw)
     elif layer.map_kind == "conv2d":
         work = _conv_work(layer, lw, hw)
+    elif layer.category == "act_matmul":
+        work = _act_matmul_work(layer, lw, hw)
     else:
         raise ValueError(f"layer {layer.name!r} of kind {layer.kind!r} has no photonic mapping")
     _charge_devices(work, lw, hw)
@@ -219,6 +225,36 @@ def _conv_work(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> PhotonicLayer
         reprogram_cycles=passes * timing.reload_stall_cycles,
         passes=passes, ops=n_chunks * stream, elements=int(elements),
         weight_loads=int(k_len.sum()) * replicas, act_conversions=int(elements),
+        reloads_per_unit=passes, ops_per_unit=busiest, op_cycles=timing.op_cycles,
+        peak_elements_per_cycle=max(1, units * width // timing.op_cycles))
+
+
+def _act_matmul_work(layer: Layer, lw: LayerWork, hw: HardwareConfig) -> PhotonicLayerWork:
+    """A matmul of two activations, (M x K) @ (K x N) per sample and head (decision 8): the conv
+    VDUs run it weight-stationary with the (K x N) operand on the rings, programmed at run time:
+    each of its N columns is cut into ``vector_width`` chunks, every element of a chunk is
+    converted by the weight DAC and EO-tuned onto a ring (no compression: the operand is not
+    known ahead of time), and the M rows of the other operand stream past the chunk on the
+    VCSELs (one activation DAC conversion per element of each op). Chunks, replicas and passes
+    are dealt as conv chunks are (decision 3)."""
+    ph = hw.photonic
+    group = ph.conv_units
+    width, units = group.vector_width, group.count
+    lead = int(np.prod(layer.out_shape[:-2])) if len(layer.out_shape) > 2 else 1
+    g, m, k, n = lw.batch * lead, int(layer.out_shape[-2]), int(layer.attrs["k"]), int(layer.out_shape[-1])
+    timing = op_timing(hw, acts_change_every_op=True)
+    n_chunks = g * n * ceil_div(k, width)
+    elements = lw.macs - lw.padding_macs  # causally masked outputs are not driven
+    if n_chunks == 0 or m == 0:
+        return PhotonicLayerWork(0, 0, 1, op_cycles=timing.op_cycles)
+    replicas = max(1, units // n_chunks)
+    passes = ceil_div(n_chunks * replicas, units)
+    busiest = passes * ceil_div(m, replicas)
+    return PhotonicLayerWork(
+        compute_cycles=busiest * timing.op_cycles,
+        reprogram_cycles=passes * timing.reload_stall_cycles,
+        passes=passes, ops=n_chunks * m, elements=int(elements),
+        weight_loads=g * k * n * replicas, act_conversions=int(elements),
         reloads_per_unit=passes, ops_per_unit=busiest, op_cycles=timing.op_cycles,
         peak_elements_per_cycle=max(1, units * width // timing.op_cycles))
 

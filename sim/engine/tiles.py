@@ -19,7 +19,7 @@ from ..workload.network import Layer
 from .buffers import buffer_capacity_bytes
 from .profile import LayerWork
 from .result import LayerResult
-from .traffic import Traffic, layer_traffic
+from .traffic import Traffic, layer_traffic, vector_work
 
 # Tile-level events only: consecutive tiles are merged so that a layer has at most this many
 # (VGG-16 on SONIC has ~3000 weight passes per conv layer). With 256 tiles the exposed first
@@ -156,20 +156,30 @@ def streamed_weights(t: Traffic, wbuf, hw) -> tuple[int, bool]:
 
 def map_elementwise(layer, lw, hw, io: LayerIO, fused: bool, floor: LayerResult, lanes: int,
                     bufs=None) -> LayerSchedule:
-    """Activation / pooling / flatten: one tile on the activation unit (a relu right after a
-    weighted layer runs in that layer's output pipeline: no cycles)."""
+    """Elementwise / normalization / pooling / data movement: one tile on the vector unit
+    (``traffic.vector_work``; a relu right after a weighted layer runs in that layer's output
+    pipeline: no cycles)."""
     _, ibuf, obuf = bufs or buffers_of(hw)
     t = io.traffic
-    ops = lw.in_act_count if layer.map_kind != "flatten" else 0
-    cycles = 0 if (fused or layer.map_kind == "flatten") else -(-ops // lanes)
+    vw = vector_work(layer, lw, hw, t)
+    lanes = hw.vector_unit.lanes or lanes
+    cycles = 0 if fused else -(-vw.lane_elements // lanes)
     counts = Counter()
-    counts[("activation_unit", "op")] += ops
-    counts[(ibuf.name, "read_bits")] += t.in_bits
-    counts[(obuf.name, "write_bits")] += t.out_bits
+    counts[("activation_unit", "op")] += vw.ops
+    counts[(ibuf.name, "read_bits")] += vw.read_bits
+    counts[(obuf.name, "write_bits")] += vw.write_bits
     loads = ((ibuf.name, nbytes(t.in_bits)),) if io.inputs_from_dram else ()
     stores = ((obuf.name, nbytes(t.out_bits)),) if io.outputs_to_dram and t.out_bits else ()
     tile = Tile(layer.name, np.array([cycles], dtype=np.int64), cycles, loads, stores, counts=+counts)
-    return LayerSchedule(layer.name, layer.kind, [tile], floor, mapping="activation unit")
+    what = "data movement" if layer.category == "data_movement" else "vector unit"
+    return LayerSchedule(layer.name, layer.kind, [tile], floor, mapping=f"{what}: {vw.ops} ops, {lanes} lanes")
+
+
+def act_gemm(layer: Layer, batch: int) -> tuple[int, int, int, int]:
+    """(groups, M, K, N) of a matmul of two activations: ``groups`` = samples x heads (the leading
+    axes), each an (M x K) @ (K x N) product."""
+    lead = int(np.prod(layer.out_shape[:-2])) if len(layer.out_shape) > 2 else 1
+    return batch * lead, int(layer.out_shape[-2]), int(layer.attrs["k"]), int(layer.out_shape[-1])
 
 
 def gemm_shape(layer: Layer, batch: int) -> tuple[int, int, int, int]:
@@ -180,6 +190,17 @@ def gemm_shape(layer: Layer, batch: int) -> tuple[int, int, int, int]:
     oc, icg, kh, kw = layer.weight.shape
     n_pix = int(layer.out_shape[1] * layer.out_shape[2]) * batch
     return layer.groups, n_pix, icg * kh * kw, oc // layer.groups
+
+
+def step_gemm(layer: Layer, batch: int) -> tuple[int, int, int, int]:
+    """``gemm_shape`` with a recurrent cell's time steps as sequential groups: one GEMM of
+    (samples) x (inputs + hidden) by (gates x hidden) per step, the same weights every step (each
+    step waits for the previous hidden state, so steps cannot share a fold)."""
+    groups, n_pix, k, m = gemm_shape(layer, batch)
+    if layer.category != "recurrent":
+        return groups, n_pix, k, m
+    steps = layer.tokens
+    return steps, n_pix // steps, k, m
 
 
 def slices(total: int, size: int) -> list[int]:

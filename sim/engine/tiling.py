@@ -1,9 +1,9 @@
 """The mapper: one layer on one design -> a list of tiles the SimPy model moves and computes.
 
 Tiles and the helpers every mapping shares are in ``tiles.py``; how a kind maps conv and fc
-layers is in its module under ``engine/dataflows`` (systolic folds, EIE column blocks, photonic
-passes, ...). Elementwise layers (activation, pooling, flatten) are one tile on the activation
-unit for every kind.
+layers, matmuls of two activations and everything else is in its module under ``engine/dataflows``
+(``Dataflow.map_layer``: systolic folds, EIE column blocks, photonic passes, ...). Elementwise,
+normalization, pooling and data movement are one tile on the vector unit for every kind.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..hardware.spec import HardwareConfig
 from ..workload.network import Layer
 from .dataflows import get
 from .profile import LayerWork
-from .tiles import MAX_TILES, LayerIO, LayerSchedule, Tile, coalesce, map_elementwise, split
+from .tiles import MAX_TILES, LayerIO, LayerSchedule, Tile, coalesce, split
 from .tiles import layer_io as _layer_io
 
 __all__ = ["MAX_TILES", "LayerIO", "LayerSchedule", "Tile", "coalesce", "layer_io", "map_layer", "split"]
@@ -21,9 +21,7 @@ def map_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO, fuse
     """Tiles of one layer for ``hw``'s dataflow kind; the schedule's floor is the kind's bound."""
     kind = get(hw)
     floor = kind.floor(layer, lw, hw, io.traffic, fused)
-    if not layer.is_weighted:
-        return map_elementwise(layer, lw, hw, io, fused, floor, kind.activation_lanes(hw), kind.buffers(hw))
-    return kind.map_weighted(layer, lw, hw, io, floor)
+    return kind.map_layer(layer, lw, hw, io, fused, floor)
 
 
 def layer_io(layer: Layer, lw: LayerWork, hw: HardwareConfig, first: bool, last: bool, resident: float,

@@ -9,13 +9,14 @@ bandwidth)``, computed from the same counts the event model uses; no simulated r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..hardware.spec import HardwareConfig
 from ..kernels.relindex import csc_relative_entries
 from ..workload.network import Layer, Network
+from ..workload.ops import BINARY
 from .buffers import buffer_capacity_bytes
 from .precision import mac_slots
 from .profile import LayerWork
@@ -130,17 +131,61 @@ def charge_memory(lr: LayerResult, hw: HardwareConfig, t: Traffic, bufs=None) ->
     lr.sram_bytes = ceil_div(t.weight_bits + t.in_bits + t.out_bits, 8)
 
 
+# Data-movement kinds and the elements each reads: everything (transpose, pad, concat) or only
+# what it selects (slice, gather). Reshape and flatten of contiguous data change only the view.
+MOVE_READS = {"transpose": "in", "pad": "in", "concat": "in", "slice": "out", "gather": "out"}
+
+
+@dataclass(frozen=True)
+class VectorWork:
+    """A layer on the vector / post-processing unit: ALU ops, elements the unit's lanes pass
+    (its cycles at one per lane per cycle), and buffer bits read and written."""
+
+    ops: int
+    lane_elements: int
+    read_bits: int
+    write_bits: int
+
+
+def vector_work(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic) -> VectorWork:
+    """Ops and buffer traffic of a non-matmul layer (elementwise, normalization, pooling, data
+    movement). Ops per element come from ``vector_unit.ops_per_element``: unary and normalization
+    kinds per input element, pools per input element (one compare / add), binary kinds per output
+    element (an n-operand sum takes n - 1 ops). Data movement costs no ALU op but the lanes move
+    every element it writes, reading what it selects; a reshape or flatten of contiguous data is a
+    new view (reshape moves nothing; flatten keeps its historical one read and write of the layer)."""
+    abits = t.in_bits // lw.in_act_count if lw.in_act_count else 0
+    kind, cat = layer.kind, layer.category
+    per = hw.vector_unit.ops_per_element
+    if kind == "reshape":
+        return VectorWork(0, 0, 0, 0)
+    if kind == "flatten":
+        return VectorWork(0, 0, t.in_bits, t.out_bits)
+    if cat == "data_movement":
+        read = lw.in_act_count if MOVE_READS.get(kind, "in") == "in" else lw.out_act_count
+        ops = lw.in_act_count if kind == "concat" else 0  # concat: one pass per element, as it always counted
+        return VectorWork(ops, lw.out_act_count, read * abits, t.out_bits)
+    if kind in BINARY:
+        operands = len(layer.inputs) + (1 if ("operand" in layer.consts or kind == "where") else 0)
+        ops = math.ceil(lw.out_act_count * per.of(kind) * max(1, operands - 1))
+    else:
+        ops = math.ceil(lw.in_act_count * per.of(kind))
+    return VectorWork(ops, ops, t.in_bits, t.out_bits)
+
+
 def elementwise_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic, fused: bool, lanes: int,
                       peak: int = 1, mem_cycles: int | None = None, bufs=None) -> LayerResult:
-    """Activation / pooling / flatten on the electronic activation unit of ``lanes`` elements per
-    cycle (a relu fused into the previous weighted layer's output pipeline takes no cycles)."""
+    """Elementwise / normalization / pooling / data movement on the vector unit of ``lanes`` ops
+    per cycle (``vector_unit.lanes`` when set; a relu fused into the previous weighted layer's
+    output pipeline takes no cycles). Ops and traffic: ``vector_work``."""
     m = memory_cycles(hw, t) if mem_cycles is None else mem_cycles
-    ops = lw.in_act_count if layer.map_kind != "flatten" else 0
-    compute = 0 if (fused or layer.map_kind == "flatten") else ceil_div(ops, lanes)
+    vw = vector_work(layer, lw, hw, t)
+    lanes = hw.vector_unit.lanes or lanes
+    compute = 0 if fused else ceil_div(vw.lane_elements, lanes)
     lr = LayerResult(layer.name, layer.kind, cycles=max(compute, m), bound_cycles=max(compute, m),
                      compute_cycles=compute, memory_cycles=m, peak_macs_per_cycle=peak)
-    lr.add("activation_unit", "op", ops)
-    charge_memory(lr, hw, t, bufs)
+    lr.add("activation_unit", "op", vw.ops)
+    charge_memory(lr, hw, replace(t, in_bits=vw.read_bits, out_bits=vw.write_bits), bufs)
     return lr
 
 
@@ -152,7 +197,7 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
     pe = hw.pe_array
     peak = pe.count * pe.macs_per_pe_per_cycle
     m = memory_cycles(hw, t)
-    if not layer.is_weighted:
+    if not (layer.is_weighted or layer.category == "act_matmul"):
         return elementwise_layer(layer, lw, hw, t, fused, lanes, peak, m, bufs)
     work = performed_macs(lw, hw, layer) if work is None else work
     compute = ceil_div(work, peak)
@@ -162,9 +207,9 @@ def electronic_layer(layer: Layer, lw: LayerWork, hw: HardwareConfig, t: Traffic
     lr.stalls["load_imbalance"] = max(0, min(actual, lr.cycles) - compute) if actual > m else 0
     lr.stalls["dram_bandwidth"] = max(0, m - actual)
     lr.add("pe_array", "mac", work)
-    if pe.codebook_bits:
+    if pe.codebook_bits and layer.is_weighted:  # a run-time operand has no codebook
         lr.add("codebook", "lookup", work)
-    charge_memory(lr, hw, t)
+    charge_memory(lr, hw, t, bufs)
     return lr
 
 

@@ -69,6 +69,32 @@ SCHEMA = Record(S.HardwareConfig, {
         "table": Field("choice", "horowitz45", choices=("horowitz45",)),
         "overrides": Field("overrides", {}, doc="'component.action': pJ, replaces the table's value"),
     }, optional=True, fill=True),
+    "vector_unit": Record(S.VectorUnitSpec, {
+        "lanes": Field("int", 0, min=0, unit="ops/cycle",
+                       doc="width of the vector / post-processing unit that runs elementwise, normalization, "
+                           "pooling and data-movement layers; 0 = the dataflow's activation_lanes rule"),
+        "op_pj": Field("number", 0.0, min=0, unit="pJ/op",
+                       doc="energy of one vector-unit op; 0 = an integer add at the unit's activation width "
+                           "(energy table), as today's activation unit"),
+        "ops_per_element": Record(S.OpCostSpec, {
+            "default": nonneg("ops/element", "every kind without its own entry (relu, clip, add, sub, mul, max, "
+                              "min, pools, reduce_mean, exp / erf / sqrt by table look-up): one ALU op", 1.0),
+            "div": nonneg("ops/element", "ASSUMPTION: reciprocal look-up + multiply", 2.0),
+            "sigmoid": nonneg("ops/element", "ASSUMPTION: exp look-up, add, reciprocal", 3.0),
+            "tanh": nonneg("ops/element", "ASSUMPTION: exp look-up, add, reciprocal (2 sigmoid(2x) - 1 folded)", 3.0),
+            "silu": nonneg("ops/element", "ASSUMPTION: sigmoid (3) + multiply", 4.0),
+            "gelu": nonneg("ops/element", "ASSUMPTION: x 0.5 (1 + erf(x / sqrt 2)): scale, erf look-up, add, "
+                           "two multiplies (tanh form alike)", 5.0),
+            "hardsigmoid": nonneg("ops/element", "ASSUMPTION: multiply, add, clip", 3.0),
+            "hardswish": nonneg("ops/element", "ASSUMPTION: hardsigmoid (3) + multiply", 4.0),
+            "softmax": nonneg("ops/element", "ASSUMPTION: running max (compare), subtract, exp look-up, sum (add), "
+                              "multiply by the row's reciprocal", 5.0),
+            "layernorm": nonneg("ops/element", "ASSUMPTION: mean (add), subtract, square, variance (add), multiply "
+                                "by the row's rsqrt, scale, bias", 7.0),
+            "quantize": nonneg("ops/element", "ASSUMPTION: multiply by 1/scale, round, add zero point, clip", 4.0),
+            "dequantize": nonneg("ops/element", "ASSUMPTION: subtract zero point, multiply by scale", 2.0),
+        }, optional=True, fill=True),
+    }, optional=True, fill=True),
     "memory": Record(S.MemorySpec, {
         "dram": Record(S.DramSpec, {
             "bandwidth_gbps": pos("GB/s"), "latency_ns": nonneg("ns"),

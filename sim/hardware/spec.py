@@ -199,6 +199,38 @@ class PhotonicSpec:
 
 
 @dataclass(frozen=True)
+class OpCostSpec:
+    """Vector-unit ops per element of each elementwise / normalization kind (``vector_unit.ops_per_element``);
+    a kind without its own field costs ``default``."""
+
+    default: float = 1.0
+    div: float = 2.0
+    sigmoid: float = 3.0
+    tanh: float = 3.0
+    silu: float = 4.0
+    gelu: float = 5.0
+    hardsigmoid: float = 3.0
+    hardswish: float = 4.0
+    softmax: float = 5.0
+    layernorm: float = 7.0
+    quantize: float = 4.0
+    dequantize: float = 2.0
+
+    def of(self, kind: str) -> float:
+        return float(getattr(self, kind, self.default))
+
+
+@dataclass(frozen=True)
+class VectorUnitSpec:
+    """The electronic vector / post-processing unit that runs elementwise, normalization, pooling
+    and data-movement layers (and, on EIE, encodes a run-time operand)."""
+
+    lanes: int = 0  # ops per cycle; 0: the dataflow's activation-lane rule
+    op_pj: float = 0.0  # energy per op; 0: an add at the unit's width from the energy table
+    ops_per_element: OpCostSpec = field(default_factory=OpCostSpec)
+
+
+@dataclass(frozen=True)
 class HardwareConfig:
     name: str
     kind: str  # electronic | photonic
@@ -209,6 +241,7 @@ class HardwareConfig:
     static_power_w: float = 0.0
     pe_array: PEArraySpec | None = None  # electronic PE array (photonic: the electronic side's accumulators)
     photonic: PhotonicSpec | None = None
+    vector_unit: VectorUnitSpec = field(default_factory=VectorUnitSpec)
     source: str = ""
     numerics: "NumericsSpec | None" = None  # sim/hardware/numerics.py; None: float32, no noise
     # Sections a dataflow kind adds to the schema (``hardware.schema.register_kind``), by name.

@@ -74,6 +74,8 @@ def action_energies(hw: HardwareConfig) -> dict[tuple[str, str], float]:
     f = node_factor(hw.technology.node_nm, hw.technology.vdd_v)
     e = base_energies(hw, table, f)
     e.update(get(hw).energy_entries(hw, table, f))
+    if hw.vector_unit.op_pj:
+        e[("activation_unit", "op")] = hw.vector_unit.op_pj
     for key, pj in hw.energy.overrides:
         comp, _, action = key.partition(".")
         e[(comp, action)] = pj

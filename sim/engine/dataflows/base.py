@@ -9,7 +9,11 @@ Everything the pipeline asks of a kind:
   ``validate``: its cross-field rules, including which buffers it uses (none is ignored).
 - ``bits``, ``is_sparse``, ``weight_storage_bits``: what it stores and moves.
 - ``floor``: the analytical bound and first-fidelity cost of one layer.
-- ``map_weighted``: how it maps a conv / fc layer to tiles (elementwise layers are shared).
+- ``map_layer``: how it maps each layer category (``workload.ops.CATEGORIES``) to tiles:
+  ``map_weighted`` for conv / fc / recurrent cells (gate matmuls per time step, the weights
+  reused across steps), ``map_act_matmul`` for a matmul of two activations (no weights known
+  ahead of time: both operands arrive at run time), and the vector unit for elementwise,
+  normalization, pooling and data movement (``tiles.map_elementwise``, shared by every kind).
 - ``time_based_counts``: power drawn per cycle regardless of work (static, laser, tuning).
 - ``energy_entries``: the pJ of every (component, action) only it counts.
 - ``device_classes`` / ``device_of``: the device groups reports and plots show.
@@ -25,7 +29,7 @@ from ...workload.network import Layer
 from ..precision import nm_mode, stored_weight_bits
 from ..profile import LayerWork
 from ..result import LayerResult
-from ..tiles import LayerIO, LayerSchedule
+from ..tiles import LayerIO, LayerSchedule, map_elementwise
 from ..traffic import Traffic, electronic_layer, relative_index_storage_bits
 
 # Device classes every design has, in report order after the kinds' own classes.
@@ -114,9 +118,22 @@ class Dataflow:
         """Analytical bound and first-fidelity cost of one layer."""
         return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw))
 
+    def map_layer(self, layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO, fused: bool,
+                  floor: LayerResult) -> LayerSchedule:
+        """Tiles of one layer, by its category (the pipeline's one dispatch point)."""
+        if layer.is_weighted:
+            return self.map_weighted(layer, lw, hw, io, floor)
+        if layer.category == "act_matmul":
+            return self.map_act_matmul(layer, lw, hw, io, floor)
+        return map_elementwise(layer, lw, hw, io, fused, floor, self.activation_lanes(hw), self.buffers(hw))
+
     def map_weighted(self, layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO,
                      floor: LayerResult) -> LayerSchedule:
         raise NotImplementedError(f"{type(self).__name__} maps no weighted layers")
+
+    def map_act_matmul(self, layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO,
+                       floor: LayerResult) -> LayerSchedule:
+        raise NotImplementedError(f"{type(self).__name__} maps no matmul of two activations")
 
     def time_based_counts(self, hw: HardwareConfig, cycles: int) -> Counter:
         """Counts charged per cycle regardless of work: the design's static power."""
@@ -138,6 +155,8 @@ class Dataflow:
             ("accumulator", "add"): table["int_add_pj_per_bit"] * pe.acc_bits * f,
             ("activation_unit", "op"): table["int_add_pj_per_bit"] * pe.act_bits * f,  # compare/select ~ an add
             ("codebook", "lookup"): table["register_pj_per_bit"] * pe.weight_bits * f,
+            # a run-time operand element written into a PE's stationary register (matmul of activations)
+            ("pe_array", "operand_fill"): table["register_pj_per_bit"] * pe.act_bits * f,
         }
 
     def device_of(self, component: str, hw: HardwareConfig) -> str | None:

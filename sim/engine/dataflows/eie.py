@@ -6,11 +6,17 @@ model of ``pe.py``: each nonzero input activation is broadcast to every PE, PE `
 output rows ``r mod P == p``. Convolutions interleave output channels over PEs. Storage: the
 relative-index format with ``index_bits`` per entry and ``pointer_bits`` column pointers. The
 bound is effectual MACs at full utilization; the first-fidelity cost adds the slowest PE.
+
+A matmul of two activations has no weights encoded ahead of time: per (sample, head) its
+(K x N) operand is encoded into the relative-index format in the weight SRAM at run time (a
+reprogramming stall, counted and priced), then the other operand's rows are broadcast
+(``eie_act_matmul_plan``).
 """
 from __future__ import annotations
 
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +25,7 @@ from ...workload.network import Layer
 from ..pe import eie_column_work, queue_finish_cycles
 from ..profile import LayerWork
 from ..result import LayerResult
-from ..tiles import LayerIO, LayerSchedule, Tile, buffers_of, nbytes, split, streamed_weights
+from ..tiles import LayerIO, LayerSchedule, Tile, act_gemm, buffers_of, nbytes, split, streamed_weights
 from ..traffic import ceil_div, electronic_layer
 from .base import Dataflow
 
@@ -42,6 +48,14 @@ class EIE(Dataflow):
     def floor(self, layer, lw, hw, t, fused):
         pe = hw.pe_array
         actual = None
+        if layer.category == "act_matmul":
+            plan = eie_act_matmul_plan(layer, lw, hw)
+            actual = sum(p.encode_cycles + int(p.pe_cycles.max(initial=0)) for p in plan)
+            lr = electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw), actual_cycles=actual)
+            for p in plan:
+                lr.counts.update(p.encode_counts)
+            lr.stalls["reprogramming"] = sum(p.encode_cycles for p in plan)
+            return lr
         if layer.is_weighted:
             loads = eie_pe_loads(lw, pe.count)
             actual = ceil_div(int(loads.max()), pe.macs_per_pe_per_cycle)
@@ -49,6 +63,86 @@ class EIE(Dataflow):
 
     def map_weighted(self, layer, lw, hw, io, floor):
         return map_eie(layer, lw, hw, io, floor, self.bits(hw))
+
+    def map_act_matmul(self, layer, lw, hw, io, floor):
+        return map_eie_act_matmul(layer, lw, hw, io, floor)
+
+
+@dataclass
+class EncodedOperand:
+    """One (sample, head) of a matmul of activations on EIE: the cycles and counts of encoding
+    its (K x N) operand into the relative-index format at run time, and each PE's MAC cycles."""
+
+    encode_cycles: int
+    encode_counts: Counter
+    pe_cycles: np.ndarray
+    macs: int
+    a_nnz: int
+
+
+def eie_act_matmul_plan(layer, lw: LayerWork, hw: HardwareConfig) -> list[EncodedOperand]:
+    """EIE computes y = W x with W sparse and encoded ahead of time; a matmul of two activations
+    (M x K) @ (K x N) has no such W. Per (sample, head) the (K x N) operand becomes W = B^T
+    (N rows interleaved over the PEs, K columns): the vector unit scans its K x N elements at
+    ``vector_unit.lanes`` (or the activation lanes) per cycle and writes the nonzeros with their
+    relative indices and K + 1 column pointers into the weight SRAM (counted: a vector op per
+    element, the input-buffer read, the SRAM writes; the scan cannot overlap compute that needs
+    it: ``reprogramming`` stall). The M rows of the other operand are then broadcast as EIE's
+    input vectors: each nonzero activation meets the nonzeros of its column. Operand densities
+    come from the execution's counts (zero skips of each operand); filler zeros are not modelled."""
+    pe = hw.pe_array
+    abits = pe.act_bits
+    g, m, k, n = act_gemm(layer, lw.batch)
+    lanes = hw.vector_unit.lanes or pe.activation_lanes or pe.count
+    computed = lw.macs - lw.padding_macs
+    b_nz_cells = lw.effectual_macs + lw.skipped_zero_act  # MAC cells where the (K x N) operand is nonzero
+    b_density = b_nz_cells / computed if computed else 0.0
+    a_density = lw.effectual_macs / b_nz_cells if b_nz_cells else 0.0
+    b_entries = split(int(round(b_density * g * k * n)), np.ones(g))
+    a_nnz = split(int(round(a_density * g * m * k)), np.ones(g))
+    macs = split(lw.effectual_macs, np.ones(g))
+    wbuf, ibuf, _ = buffers_of(hw)
+    ptr_buf = hw.memory.buffer_for("pointers") or wbuf
+    plan = []
+    for i in range(g):
+        c = Counter()
+        c[("activation_unit", "op")] += k * n  # compare-and-compact every element
+        c[(ibuf.name, "read_bits")] += k * n * abits
+        c[(wbuf.name, "write_bits")] += int(b_entries[i]) * (abits + pe.index_bits)
+        c[(ptr_buf.name, "write_bits")] += (k + 1) * pe.pointer_bits
+        per_pe = split(int(macs[i]), np.ones(pe.count))
+        plan.append(EncodedOperand(-(-k * n // lanes), +c, -(-per_pe // pe.macs_per_pe_per_cycle), int(macs[i]),
+                                   int(a_nnz[i])))
+    return plan
+
+
+def map_eie_act_matmul(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult) -> LayerSchedule:
+    """One tile per (sample, head): encode the (K x N) operand (``eie_act_matmul_plan``), then
+    the PEs work through the broadcast rows of the other operand, balanced over the PEs."""
+    pe = hw.pe_array
+    abits = pe.act_bits
+    wbuf, ibuf, obuf = buffers_of(hw)
+    ptr_buf = hw.memory.buffer_for("pointers") or wbuf
+    t = io.traffic
+    plan = eie_act_matmul_plan(layer, lw, hw)
+    g, m, k, n = act_gemm(layer, lw.batch)
+    in_share = split(nbytes(t.in_bits), np.ones(g))
+    out_share = split(nbytes(t.out_bits), np.ones(g))
+    tiles = []
+    for i, p in enumerate(plan):
+        c = Counter(p.encode_counts)
+        c[("pe_array", "mac")] += p.macs
+        c[(wbuf.name, "read_bits")] += p.macs * (abits + pe.index_bits)
+        c[(ptr_buf.name, "read_bits")] += 2 * pe.pointer_bits * pe.count * p.a_nnz
+        c[(ibuf.name, "read_bits")] += m * k * abits  # the detector scans every broadcast element
+        c[(obuf.name, "write_bits")] += 8 * int(out_share[i])
+        loads = ((ibuf.name, int(in_share[i])),) if io.inputs_from_dram and in_share[i] else ()
+        stores = ((obuf.name, int(out_share[i])),) if io.outputs_to_dram and out_share[i] else ()
+        tiles.append(Tile(f"g{i}", p.pe_cycles.astype(np.int64), -(-p.macs // (pe.count * pe.macs_per_pe_per_cycle)),
+                          loads, stores, reprogram_cycles=p.encode_cycles, counts=+c))
+    note = (f"eie act x act: {g} (sample, head) operand(s) of {k}x{n} encoded at run time "
+            f"({sum(p.encode_cycles for p in plan)} cycles), rows of {m} broadcast")
+    return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
 
 
 def act_block(hw: HardwareConfig) -> int:

@@ -4,6 +4,8 @@ The device model is ``engine/photonic.py``; this module is what the pipeline ask
 Mapping: conv, one tile per pass (each pass tunes its own weight tile, loaded before it starts);
 fc, activation-stationary, the rings retuned row after row, so each pass (sample) is cut into up
 to ``FC_STREAM_PIECES`` tiles whose weights stream in while the previous piece computes.
+A matmul of two activations runs weight-stationary on the conv VDUs, its (K x N) operand
+programmed onto the rings at run time (every element a weight-DAC conversion and an EO tune).
 Storage: the relative-index format when conv or fc compression is on. Time-based counts: static
 power, thermo-optic ring holding, the external laser and the TIAs. Energy: converters, VCSELs,
 photodetectors, tuning and laser (published.md §1), and the electronic side at the widths of
@@ -127,6 +129,11 @@ class Photonic(Dataflow):
     def map_weighted(self, layer, lw, hw, io, floor):
         return map_photonic(layer, lw, hw, io, floor)
 
+    def map_act_matmul(self, layer, lw, hw, io, floor):
+        """The (K x N) operand programmed onto the conv VDUs' rings at run time, the other on the
+        VCSELs (``engine/photonic.py``, decision 8)."""
+        return map_photonic(layer, lw, hw, io, floor)
+
     def time_based_counts(self, hw, cycles):
         return time_based_counts(hw, cycles)
 
@@ -163,7 +170,7 @@ def photonic_layer(layer, lw, hw: HardwareConfig, t: Traffic, fused: bool, lanes
     """First-fidelity photonic cost: ``photonic.photonic_layer_work`` (the same device model the
     event model uses) plus DRAM at full bandwidth; compute and memory overlap."""
     memory_cycles = math.ceil((t.dram_read_bytes + t.dram_write_bytes) / dram_bytes_per_cycle(hw))
-    if not layer.is_weighted:
+    if not (layer.is_weighted or layer.category == "act_matmul"):
         return elementwise_layer(layer, lw, hw, t, fused, lanes, mem_cycles=memory_cycles)
     pw = photonic_layer_work(layer, lw, hw)
     group = group_for(layer, hw)
@@ -179,9 +186,18 @@ def photonic_layer(layer, lw, hw: HardwareConfig, t: Traffic, fused: bool, lanes
     # The DACs read an operand code per conversion: charge the buffer reads beyond the one pass
     # charge_memory counted (fc activations reused per unit, weights reloaded per sample).
     mem = hw.memory
+    if layer.category == "act_matmul":  # both operands come from the activation buffer
+        lr.add(mem.buffer_for("inputs").name, "read_bits",
+               max(0, pw.act_read_bits + run_time_operand_bits(pw, hw) - t.in_bits))
+        return lr
     lr.add(mem.buffer_for("inputs").name, "read_bits", max(0, pw.act_read_bits - t.in_bits))
     lr.add(mem.buffer_for("weights").name, "read_bits", max(0, pw.weight_read_bits - t.weight_bits))
     return lr
+
+
+def run_time_operand_bits(pw, hw: HardwareConfig) -> int:
+    """Bits of a run-time (K x N) operand read from the activation buffer to program the rings."""
+    return pw.weight_loads * hw.photonic.act_dac.bits
 
 
 
@@ -232,8 +248,13 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
                           tuple(x for x in loads if x[1] > 0), stores, reprogram_cycles=int(reprogram[i])))
     counts = Counter(pw.counts)
     counts[(ibuf.name, "read_bits")] += pw.act_read_bits
-    counts[(wbuf.name, "read_bits")] += pw.weight_read_bits
+    if layer.category == "act_matmul":
+        counts[(ibuf.name, "read_bits")] += run_time_operand_bits(pw, hw)
+    else:
+        counts[(wbuf.name, "read_bits")] += pw.weight_read_bits
     counts[(obuf.name, "write_bits")] += t.out_bits
     group = "fc" if layer.map_kind == "fc" else "conv"
     note = f"photonic {group} VDUs: {passes} pass(es) x {pieces} tile(s), op {pw.op_cycles} cycles"
+    if layer.category == "act_matmul":
+        note += f"; act x act: {pw.weight_loads} ring updates programmed at run time"
     return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, counts=+counts, mapping=note)

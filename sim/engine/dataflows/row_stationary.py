@@ -13,7 +13,8 @@ column j accumulate upwards through the R PEs. Sets are folded onto the rows x c
 
 A PE interleaves q channels and p filters in its scratchpads (q = ifmap entries // S, p = min(psum
 entries, filter entries // (q S))): one ifmap row serves p filters, and psums leave the PE once per
-q channels. An fc layer is a 1 x 1 convolution on a 1 x 1 map. Counts per layer (bits):
+q channels. An fc layer is a 1 x 1 convolution on a 1 x 1 map; a matmul of two activations a
+1 x 1 convolution on an M x 1 map (``rs_shape``), its (K x N) operand filled as filters at run time. Counts per layer (bits):
 
 - RF: per MAC slot one ifmap read, and unless the ifmap is zero (data gating, JSSC §IV-C) one
   filter read and one psum read + write; scratchpad fills: ifmap rows (Win = (F-1) U + S elements
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from ...hardware.schema import Field, Record, flag, posint
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
-from ..tiles import LayerSchedule, Tile, nbytes, split
+from ..tiles import LayerSchedule, Tile, act_gemm, nbytes, split
 from ..traffic import ceil_div, electronic_layer, memory_cycles
 from .base import Dataflow
 
@@ -91,7 +92,7 @@ class RowStationary(Dataflow):
         return hw.option("row_stationary") or RowStationarySpec()
 
     def floor(self, layer, lw, hw, t, fused):
-        if not layer.is_weighted:
+        if not (layer.is_weighted or layer.category == "act_matmul"):
             return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw), bufs=self.buffers(hw))
         work = rs_work(layer, lw, hw, self)
         pe = hw.pe_array
@@ -138,6 +139,12 @@ class RowStationary(Dataflow):
             tiles.append(Tile(f"r{i}", np.array([cyc], dtype=np.int64), cyc, loads, stores, counts=+c))
         return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=work.note)
 
+    def map_act_matmul(self, layer, lw, hw, io, floor):
+        """A matmul of two activations as a 1 x 1 convolution (``rs_shape``): the (K x N) operand
+        takes the filters' place, filled into the filter scratchpads from the global buffer at
+        run time (it is an activation: read from where the inputs live)."""
+        return self.map_weighted(layer, lw, hw, io, floor)
+
     def energy_entries(self, hw, table, f):
         e = super().energy_entries(hw, table, f)
         spec = self.spec(hw)
@@ -168,7 +175,12 @@ class RSWork:
 
 
 def rs_shape(layer, batch: int) -> dict:
-    """The layer as Eyeriss's shape parameters (N, G, M, C, R, S, E, F, U, H, W)."""
+    """The layer as Eyeriss's shape parameters (N, G, M, C, R, S, E, F, U, H, W). A matmul of two
+    activations, (M x K) @ (K x N) per sample and head, is a 1 x 1 convolution of K channels on an
+    M x 1 map with N filters, one image per (sample, head)."""
+    if layer.category == "act_matmul":
+        g, m, k, n = act_gemm(layer, batch)
+        return dict(N=g, G=1, M=n, C=k, R=1, S=1, E=m, F=1, U=1, H=m, W=1)
     if layer.map_kind == "fc":
         out_f = layer.weight.shape[0]
         return dict(N=batch, G=1, M=out_f, C=int(layer.weight.size // out_f), R=1, S=1, E=1, F=1, U=1, H=1, W=1)
@@ -185,6 +197,8 @@ def rs_work(layer, lw, hw: HardwareConfig, kind: RowStationary) -> RSWork:
     fsp, isp, psp = kind.spads(hw)
     glb_w, glb_i, glb_o = kind.buffers(hw)
     wbits, abits = kind.bits(hw)
+    if layer.category == "act_matmul":  # the filter operand is an activation, from the inputs' buffer
+        wbits, glb_w = abits, glb_i
     accbits = pe.acc_bits
     d = rs_shape(layer, lw.batch)
     N, G, M, C, R, S, E, F, U, H = (d[k] for k in "N G M C R S E F U H".split())
@@ -201,7 +215,9 @@ def rs_work(layer, lw, hw: HardwareConfig, kind: RowStationary) -> RSWork:
     q = max(1, min(C, entries(isp, abits) // S))
     p = max(1, min(M, entries(psp, accbits), entries(fsp, wbits) // (q * S)))
     jobs = N * G * M * C * strips * folds
-    rounds = ceil_div(jobs, par)
+    # A recurrent cell's time steps run in sequence (step t + 1 needs h_t): rounds per step.
+    steps = layer.tokens if layer.category == "recurrent" else 1
+    rounds = steps * ceil_div(jobs // steps, par)
     cycles = rounds * ceil_div(S * F, pe.macs_per_pe_per_cycle)
     macs = lw.macs - lw.padding_macs  # padding taps are not computed
     active = macs - lw.skipped_zero_act if spec.data_gating else macs

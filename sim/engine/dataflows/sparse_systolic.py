@@ -26,10 +26,10 @@ import numpy as np
 from ...hardware.schema import Field, Record, posint
 from ...hardware.spec import HardwareConfig
 from ...workload.network import Layer
-from ..tiles import gemm_shape
+from ..tiles import gemm_shape, step_gemm
 from ..traffic import electronic_layer
 from .base import Dataflow
-from .systolic import map_systolic
+from .systolic import map_act_matmul_systolic, map_systolic
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,23 @@ class SparseSystolic(Dataflow):
         return stored * (wbits + meta_bits)
 
     def _gemm(self, layer, lw, hw):
-        groups, n_pix, k, m = gemm_shape(layer, lw.batch)
+        groups, n_pix, k, m = step_gemm(layer, lw.batch)
         n, blk = nm_ratio(layer, self.spec(hw))
         return groups, n_pix, compressed_rows(k, n, blk), m
 
     def floor(self, layer, lw, hw, t, fused):
+        if layer.category == "act_matmul":  # no N:M structure on activations: dense
+            return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw), work=lw.macs - lw.padding_macs)
         if not layer.is_weighted:
             return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw))
         groups, n_pix, k2, m = self._gemm(layer, lw, hw)
         return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw), work=groups * n_pix * k2 * m)
+
+    def map_act_matmul(self, layer, lw, hw, io, floor):
+        """Dense weight-stationary folds: activations carry no N:M structure to skip."""
+        sched = map_act_matmul_systolic(layer, lw, hw, io, floor, "ws")
+        sched.mapping = "dense (no N:M on activations); " + sched.mapping
+        return sched
 
     def map_weighted(self, layer, lw, hw, io, floor):
         gemm = self._gemm(layer, lw, hw)

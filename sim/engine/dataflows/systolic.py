@@ -24,6 +24,10 @@ half the output buffer, the streamed dimension T is cut into chunks and the fold
 per chunk, each paying fill and drain again (SCALE-Sim ignores capacity, so parity holds only
 when no chunking is needed). Storage: dense at the weight width, or the relative-index format
 when the array skips zero weights. Time-based counts: static power.
+
+A matmul of two activations is the same GEMM with one group per (sample, head): nothing is
+compressed ahead of time, the stationary operand (ws: K x N, is: M x K, os: the outputs) is
+filled from the input buffer once per fold and each fill is counted (``pe_array.operand_fill``).
 """
 from __future__ import annotations
 
@@ -34,8 +38,8 @@ import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
-from ..tiles import (LayerIO, LayerSchedule, Tile, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
-                     slices, split, streamed_weights)
+from ..tiles import (LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
+                     slices, split, step_gemm, streamed_weights)
 from ..precision import reduction_length, weight_read_bits
 from ..traffic import performed_macs
 from .base import Dataflow
@@ -82,20 +86,43 @@ class Systolic(Dataflow):
     def map_weighted(self, layer, lw, hw, io, floor):
         # Packed narrow weights and sparse-tensor-core N:M mode (sim/engine/precision.py): the array
         # reads each weight at its stored width plus its N:M position, and walks the compressed K.
+        # Recurrent cells run one GEMM per time step (tiles.step_gemm).
         wbits, abits = self.bits(hw)
-        groups, n_pix, k, m = gemm_shape(layer, lw.batch)
+        groups, n_pix, k, m = step_gemm(layer, lw.batch)
         return map_systolic(layer, lw, hw, io, floor, (weight_read_bits(layer, hw, wbits), abits),
                             gemm=(groups, n_pix, reduction_length(layer, hw, k), m),
                             macs=performed_macs(lw, hw, layer))
 
+    def map_act_matmul(self, layer, lw, hw, io, floor):
+        return map_act_matmul_systolic(layer, lw, hw, io, floor, hw.pe_array.dataflow)
+
+
+def map_act_matmul_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
+                            dataflow: str) -> LayerSchedule:
+    """A matmul of two activations, (M x K) @ (K x N) per sample and head, as a GEMM with
+    Npix = M, K, M_filters = N and one group per (sample, head): both operands stream from the
+    input buffer at the activation width, the dataflow's stationary operand is filled once per
+    fold (counted), every MAC slot of the dense product is spent (masked outputs are not)."""
+    abits = hw.pe_array.act_bits
+    g, m, k, n = act_gemm(layer, lw.batch)
+    sched = map_systolic(layer, lw, hw, io, floor, (abits, abits), gemm=(g, m, k, n), macs=lw.macs - lw.padding_macs,
+                         dataflow=dataflow, run_time_operand=True)
+    role = {"ws": "the (K x N) operand", "is": "the (M x K) operand"}.get(dataflow, "the outputs")
+    sched.mapping = f"act x act: {role} stationary, filled per fold; " + sched.mapping
+    return sched
+
 
 def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits: tuple[int, int],
                  gemm: tuple[int, int, int, int] | None = None, macs: int | None = None,
-                 dataflow: str | None = None, meta: tuple[str, int] | None = None) -> LayerSchedule:
+                 dataflow: str | None = None, meta: tuple[str, int] | None = None,
+                 run_time_operand: bool = False) -> LayerSchedule:
     """SCALE-Sim folds (``pe.py``), one tile per fold (module docstring). A kind built on these
     folds passes gemm: (groups, Npix, K, M) when it changes the GEMM (N:M sparsity compresses K);
     macs: MAC slots spent; dataflow: os | ws | is (default ``pe_array.dataflow``); meta: (buffer,
-    bits per stored weight) of metadata the array reads beside each weight."""
+    bits per stored weight) of metadata the array reads beside each weight; run_time_operand: the
+    "weight" operand is an activation (matmul of two activations): it is read from the input
+    buffer, and every element written into a PE's stationary register is counted as an
+    ``operand_fill`` (ws: the K x N operand, is: the M x K operand, os: the outputs held)."""
     pe = hw.pe_array
     rows, cols, df = pe.rows, pe.cols, dataflow or pe.dataflow
     wbits, abits = bits
@@ -149,7 +176,9 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         seen_in.add(ikey)
         c = Counter()
         c[("pe_array", "mac")] += int(mac_parts[i])
-        c[(wbuf.name, "read_bits")] += ku * mu * wbits  # the array reads each operand once per fold
+        c[(ibuf.name if run_time_operand else wbuf.name, "read_bits")] += ku * mu * wbits  # each operand once per fold
+        if run_time_operand:
+            c[("pe_array", "operand_fill")] += {"ws": ku * mu, "is": ku * pu}.get(df, mu * pu)
         if meta is not None:
             c[(meta[0], "read_bits")] += ku * mu * meta[1]
         c[(ibuf.name, "read_bits")] += ku * pu * abits
