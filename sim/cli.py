@@ -2,6 +2,7 @@
 parse the arguments, call the Python API (sim.commands.*), print what it returns.
 
 Exit status: 0 ok; 2 bad input (a ConfigError, printed as one message without a traceback);
+out of memory is exit 2 too (a resource limit of the input, not a bug);
 3 internal error (a SimulationError or any unexpected exception: "internal error", the
 traceback and a request for a bug report); 130 interrupted. Library code never calls sys.exit.
 """
@@ -40,6 +41,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # what sizes are checked up front cannot foresee: a resource limit, not a bug
+        print("error: out of memory: the inputs need more memory than this machine has; reduce --batch or the "
+              "model's or design's sizes", file=sys.stderr)
+        return 2
     except Exception as exc:  # SimulationError and anything unexpected: an internal error
         traceback.print_exc()
         print(f"internal error: {type(exc).__name__}: {exc}\n{BUG_REPORT}", file=sys.stderr)

@@ -5,6 +5,14 @@ import difflib
 from typing import Iterable
 
 
+MAX_PROBLEM_CHARS = 400  # one problem line, hostile values included
+MAX_PROBLEMS = 50
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 24]}... ({len(text)} chars)"
+
+
 class ConfigError(Exception):
     """One or more problems in a user-supplied file (hardware config, model, recipe, sweep spec).
 
@@ -14,8 +22,11 @@ class ConfigError(Exception):
     def __init__(self, file: str, problems: Iterable[str] | str):
         if isinstance(problems, str):
             problems = [problems]
-        self.file = str(file)
-        self.problems = list(problems)
+        self.file = _clip(str(file), 300)
+        problems = [_clip(str(p), MAX_PROBLEM_CHARS) for p in problems]
+        if len(problems) > MAX_PROBLEMS:  # a hostile file can have 10^5 bad keys; the first ones say enough
+            problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more problems"]
+        self.problems = problems
         if len(self.problems) == 1:
             msg = f"{self.file}: {self.problems[0]}"
         else:

@@ -29,6 +29,7 @@ import pandas as pd
 from .errors import ConfigError
 from .hardware import schema
 from .hardware.load import load_hardware, read_hardware_dict
+from .limits import short
 from .run import Execution, cost, prepare
 from .workload.load import load_network
 from .workload.network import Network
@@ -146,14 +147,17 @@ def parse_vary(items) -> dict[str, tuple[float, float]]:
         key, sep, rng = str(item).partition("=")
         lo, sep2, hi = rng.partition(":")
         try:
+            if len(lo) > 40 or len(hi) > 40:  # 40+ characters size nothing real (and float() of 10^6 digits is slow)
+                raise ValueError(rng)
             low, high = float(lo), float(hi)
             ok = bool(sep and sep2 and key.strip()) and math.isfinite(low) and math.isfinite(high)
         except ValueError:
             ok = False
         if not ok:
-            problems.append(f"{item!r}: expected KEY=LOW:HIGH with numbers, e.g. photonic.adc.power_mw=30:120")
+            problems.append(f"{short(item)}: expected KEY=LOW:HIGH with finite numbers, e.g. "
+                            "photonic.adc.power_mw=30:120")
         elif low > high:
-            problems.append(f"{item!r}: LOW must be <= HIGH")
+            problems.append(f"{short(item)}: LOW must be <= HIGH")
         else:
             out[key.strip()] = (low, high)
     if problems:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 
 from ..paths import resolve_path
-from ..sweep.bench import load_bench, run_bench, summary_table
-from ..sweep.runner import default_workers
 from .common import at_least
 
 
@@ -24,6 +22,8 @@ def register(sub) -> None:
 
 
 def cmd_bench(args) -> int:
+    from ..sweep.bench import load_bench, run_bench, summary_table
+    from ..sweep.runner import default_workers
     at_least("--workers", args.workers)
     spec = load_bench(resolve_path(args.spec))
     out = args.out or os.path.join("reports", "bench", spec.name)

@@ -86,10 +86,13 @@ def load_inputs(args, net):
     if not getattr(args, "input_file", None):
         return None
     try:
-        x = np.load(args.input_file).astype(np.float32)
-    except (OSError, ValueError) as exc:
+        x = np.load(args.input_file, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError, TypeError, EOFError) as exc:
         raise ConfigError(args.input_file, f"cannot read as a .npy array ({exc})") from None
-    if x.shape[1:] != tuple(net.input_shape):
+    if not np.all(np.isfinite(x)):
+        raise ConfigError(args.input_file, f"inputs must be finite; got {int(np.count_nonzero(~np.isfinite(x)))} "
+                                           "NaN/inf values")
+    if x.ndim < 1 or x.shape[1:] != tuple(net.input_shape):
         raise ConfigError(args.input_file, f"inputs must have shape (batch, {', '.join(map(str, net.input_shape))}); "
                                            f"got {x.shape}")
     return x

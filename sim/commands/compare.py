@@ -2,10 +2,9 @@
 (``sim.compare``)."""
 from __future__ import annotations
 
-import os
-
 
 from ..hardware.load import load_hardware
+from ..outdir import check_out_dir, default_out
 from ..paths import resolve_path
 from .common import add_run_options, model_and_inputs
 
@@ -26,14 +25,16 @@ def register(sub) -> None:
 
 
 def cmd_compare(args) -> int:
-    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     from ..api import compare
+    from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    if args.out:
+        check_out_dir(args.out)
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net, inputs, batch = model_and_inputs(args)
+    out = args.out or str(check_out_dir(default_out("reports", names=("compare", net.name))))
     result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
                      executor=args.executor, engine=args.engine, ablation=args.ablation,
                      execute=args.execute)
-    out = args.out or os.path.join("reports", f"compare-{net.name}")
     result.write(out)
     if not args.quiet:
         print_comparison(result.table, result.ablation, out)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 from ..compression.train import OPTIMIZERS, TrainConfig
 from ..errors import ConfigError
+from ..outdir import check_out_dir, default_out, staged_output
 from ..paths import resolve_path
+from ..validate import check_positive_number
+from ..workload.data import load_dataset
+from ..workload.load import save_network, weight_arrays, write_npz
 from .common import at_least
 
 
@@ -65,8 +68,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     _positive("--batch-size", args.batch_size)
     _positive("--seed", args.seed, 0)
     _positive("--eval-every", args.eval_every, 0)
-    if not args.lr > 0:
-        raise ConfigError("--lr", f"must be > 0; got {args.lr}")
+    check_positive_number(args.lr, "--lr")
+    if args.out:
+        check_out_dir(Path(args.out).parent, "--out")
     arch = load_architecture(args.model)
     data = SplitData(arch, load_dataset(arch.dataset or "digits", args.data_dir))
     cfg = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
@@ -76,8 +80,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     acc = round(data.accuracy(res.net), 6)
     wall_s = time.perf_counter() - t0
     if args.out:
-        save_network(res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits")),
-                     args.out)
+        trained = res.net.replace(accuracy=acc, dataset=arch.dataset or ("mnist" if args.data_dir else "digits"))
+        with staged_output(Path(args.out).parent) as stage:  # the YAML and its .npz appear together or not at all
+            save_network(trained, stage / Path(args.out).name)
         where = args.out
     else:
         npz = Path(args.model).with_suffix(".npz")
@@ -94,8 +99,13 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from ..compression.recipe import load_recipe
     if args.seed is not None:
         at_least("--seed", args.seed, 0)
+    if args.out:
+        check_out_dir(args.out)
     recipe = load_recipe(resolve_path(args.recipe))
-    out = args.out or os.path.join("reports", "compression", recipe.name)
+    out = args.out or str(check_out_dir(default_out("reports", "compression", names=(recipe.name,))))
+    model_out = args.model_out or recipe.output_model
+    if model_out:
+        check_out_dir(Path(model_out).parent, "--model-out" if args.model_out else f"{recipe.path}: output_model")
     t0 = time.perf_counter()
     result = compress(recipe, data_dir=args.data_dir, seed=args.seed, log=None if args.quiet else print)
     files = result.write(out, model_out=args.model_out)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from ..errors import ConfigError
 from ..hardware.load import load_hardware
+from ..outdir import check_out_dir, check_out_file, default_out, safe_name, write_text_atomic
 from ..paths import resolve_path
 from ..workload.load import load_network
 from ..yamlfile import read_yaml
@@ -50,13 +50,17 @@ def register(sub) -> None:
 def cmd_run(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
     from ..report.files import print_summary, report_folder, write_run
+    if args.out:
+        check_out_dir(args.out)
     hw = load_hardware(resolve_path(args.hwconfig), args.overrides)
     net, inputs, batch = model_and_inputs(args)
+    out = args.out or report_folder(default_out("reports", names=(hw.name, net.name)), net.source)
+    if not args.out:
+        check_out_dir(out)
     result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
                  executor=args.executor, engine=args.engine, execute=args.execute)
     if not args.quiet:
         print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
-    out = args.out or report_folder(os.path.join("reports", f"{hw.name}-{net.name}"), net.source)
     write_run(result, out, timeline_layer=args.timeline, source=None if args.out else net.source)
     if not args.quiet:
         print_summary(result, out)
@@ -83,13 +87,11 @@ def cmd_import_config(args) -> int:
     from ..hardware.load import validate
     from ..hardware.scalesim_cfg import hardware_yaml_text, scalesim_hardware_dict
 
+    if args.out:
+        check_out_file(args.out)
     data = scalesim_hardware_dict(resolve_path(args.cfg))
-    out = args.out or os.path.join("hwconfigs", f"{data['name']}.yaml")
     validate(data, args.cfg)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = f"{out}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(hardware_yaml_text(data, args.cfg))
-    os.replace(tmp, out)
+    out = args.out or str(check_out_file(os.path.join("hwconfigs", f"{safe_name(data['name'])}.yaml")))
+    write_text_atomic(out, hardware_yaml_text(data, args.cfg))
     print(f"wrote {out}")
     return 0

@@ -25,18 +25,23 @@ def register(subparsers) -> None:
 
 def cmd_sensitivity(args) -> int:
     from ..hardware.load import parse_assignments
+    from ..outdir import check_out_dir, default_out
     from ..paths import resolve_path
     from ..sensitivity import parse_vary, sensitivity
-    from .common import default_model
+    from .common import at_least, default_model
 
-    vary = parse_vary(args.vary)  # bad --vary / --set fail before anything runs
-    overrides = parse_assignments(args.overrides)
+    if args.out:  # --out, --vary, --set, --batch and --seed fail before anything runs
+        check_out_dir(args.out)
+    at_least("--batch", args.batch)
+    at_least("--seed", args.seed, 0)
+    vary = parse_vary(args.vary)
+    overrides = parse_assignments(args.overrides, "--set")
     hw = resolve_path(args.hwconfig)
     model = resolve_path(args.model) if args.model else default_model()
     against = resolve_path(args.against) if args.against else None
-    res = sensitivity(hw, model, vary=vary, against=against, batch=args.batch, seed=args.seed, overrides=overrides)
     stem = lambda p: os.path.splitext(os.path.basename(p))[0]  # noqa: E731
-    out = args.out or os.path.join("reports", f"sensitivity-{stem(hw)}-{stem(model)}")
+    out = args.out or str(check_out_dir(default_out("reports", names=("sensitivity", stem(hw), stem(model)))))
+    res = sensitivity(hw, model, vary=vary, against=against, batch=args.batch, seed=args.seed, overrides=overrides)
     res.write(out)
     print(res.note)
     print(f"wrote {os.path.join(out, 'sensitivity.csv')} and tornado.png")

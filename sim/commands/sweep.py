@@ -5,6 +5,7 @@ import os
 import sys
 import time
 
+from ..outdir import check_out_dir, default_out
 from ..paths import resolve_path
 from .common import at_least
 
@@ -36,12 +37,16 @@ def register(sub) -> None:
 
 def cmd_sweep(args) -> int:
     from ..sweep.api import sweep
+    from ..sweep.checks import check_inputs_load
     from ..sweep.spec import load_spec
     at_least("--workers", args.workers)
     at_least("--limit", args.limit, 0)
+    if args.out:
+        check_out_dir(args.out)
     t0 = time.perf_counter()
     spec = load_spec(resolve_path(args.spec))
-    out = args.out or os.path.join("reports", "sweeps", spec.name)
+    out = args.out or str(check_out_dir(default_out("reports", "sweeps", names=(spec.name,))))
+    check_inputs_load(spec)
     result = sweep(spec, workers=args.workers, scheduler=args.scheduler, limit=args.limit,
                    progress=not args.quiet, resume=out)
     files = result.write(out, plots=args.plots)
@@ -55,6 +60,6 @@ def cmd_sweep(args) -> int:
         for f in files:
             print(f"  wrote {f}")
     if o.points and o.errors == o.points:
-        print("error: every point failed; see the error column of sweep.csv", file=sys.stderr)
-        return 1
+        print(f"error: every point failed; see the error column of {os.path.join(out, 'sweep.csv')}", file=sys.stderr)
+        return 2
     return 0

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, SimulationError
+from ..outdir import staged_outputs
 from ..workload.data import Dataset, load_dataset, shape_for
 from ..workload.load import load_network, save_network
 from ..workload.network import Network
@@ -127,16 +128,19 @@ class Compressed:
         """Write the tables, the PNG and the compressed model; the paths written, in order.
 
         model_out: the model YAML (default: the recipe's output_model, else
-        ``out_dir/<recipe name>-model.yaml``); the model is named after its file."""
+        ``out_dir/<recipe name>-model.yaml``); the model is named after its file.
+        Everything goes to staging folders first and moves into place only when all of it is
+        written: a failure leaves neither tables nor a model behind."""
         out_dir = str(out_dir)
-        os.makedirs(out_dir, exist_ok=True)
         model_out = str(model_out or self.recipe.output_model or os.path.join(out_dir, f"{self.recipe.name}-model.yaml"))
-        files = []
-        for name, df in self.tables().items():
-            files.append(os.path.join(out_dir, name))
-            df.to_csv(files[-1], index=False, float_format="%.6g", lineterminator="\n")
-        files += self._write_figures(out_dir)
-        save_network(self.network.replace(name=Path(model_out).stem), model_out)
+        with staged_outputs(out_dir, model_out) as (stage_dir, stage_model, final):
+            files = []
+            for name, df in self.tables().items():
+                files.append(os.path.join(stage_dir, name))
+                df.to_csv(files[-1], index=False, float_format="%.6g", lineterminator="\n")
+            files += self._write_figures(stage_dir)
+            save_network(self.network.replace(name=Path(model_out).stem), stage_model)
+            files = [final(f) for f in files]
         return files + [model_out]
 
 

@@ -9,7 +9,8 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from ..errors import ConfigError, did_you_mean
-from ..yamlfile import read_yaml
+from ..validate import energy_table_problems, hardware_size_problems, value_problems
+from ..yamlfile import load_yaml_text, read_yaml
 from . import numerics, schema
 from .spec import HardwareConfig
 
@@ -28,9 +29,10 @@ def parse_assignments(items: Iterable[str], file: str = "overrides") -> dict[str
             problems.append(f"{item!r}: expected KEY=VALUE, e.g. pe_array.rows=32")
             continue
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            out[key.strip()] = load_yaml_text(raw) if raw.strip() else ""
         except yaml.YAMLError:
             out[key.strip()] = raw
+        problems.extend(value_problems(out[key.strip()], f"{key.strip()} (from --set)"))
     if problems:
         raise ConfigError(file, problems)
     return out
@@ -75,6 +77,10 @@ def validate(data: dict, file: str) -> HardwareConfig:
         raise RuntimeError("no dataflow kinds are registered; import sim (or sim.engine.dataflows) first")
     data = numerics.resolve(data, problems)
     schema.check(schema.SCHEMA, data, "", problems)
+    # NaN/inf or huge integers that --set, a sweep value or an API caller put where the schema takes
+    # anything (files are checked when read); a field the schema already reported is not repeated
+    reported = {p.split(":", 1)[0] for p in problems}
+    problems += [p for p in value_problems(data) if p.split(":", 1)[0] not in reported]
     rule = schema.kind_rule(data) if isinstance(data, dict) else None
     if rule is not None:
         sections, kind_check = rule
@@ -102,6 +108,11 @@ def validate(data: dict, file: str) -> HardwareConfig:
                     if name in data)
     if options:
         hw = dataclasses.replace(hw, options=options)
+    problems = hardware_size_problems(hw)
+    if not problems and schema.PRICER:
+        problems = energy_table_problems(hw, schema.PRICER[0])
+    if problems:
+        raise ConfigError(file, problems)
     return _with_source(hw, file)
 
 

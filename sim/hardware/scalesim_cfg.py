@@ -12,10 +12,14 @@ writes them as comments beside the YAML it writes.
 from __future__ import annotations
 
 import configparser
+import math
 import os
 import re
 
 from ..errors import ConfigError
+from ..limits import MAX_CFG_BYTES, check_file_size, short
+
+MAX_CFG_INT = 2**31  # array sides, banks and block sizes: far beyond any real array
 
 WORD_BYTES = 1  # ASSUMPTION: SCALE-Sim words are one byte (int8 operands)
 CLOCK_GHZ = 1.0  # ASSUMPTION: SCALE-Sim counts cycles only; 1 GHz makes a cycle 1 ns
@@ -30,7 +34,7 @@ ASSUMPTIONS = [
 
 SPELLING = {"arrayheight": "ArrayHeight", "arraywidth": "ArrayWidth", "ifmapsramszkb": "IfmapSramSzkB",
             "filtersramszkb": "FilterSramSzkB", "ofmapsramszkb": "OfmapSramSzkB", "bandwidth": "Bandwidth",
-            "memorybanks": "MemoryBanks"}
+            "memorybanks": "MemoryBanks", "blocksize": "BlockSize"}
 
 
 def _number(cfg, path, section, key, problems, kind=int, default=None):
@@ -41,13 +45,17 @@ def _number(cfg, path, section, key, problems, kind=int, default=None):
         return default
     text = cfg.get(section, key).strip()
     first = text.split(",")[0].strip()
+    what = "an integer" if kind is int else "a finite number"
     try:
-        value = kind(first)
+        value = kind(first) if len(first) <= 40 else None  # 40+ characters size nothing real
     except ValueError:
-        problems.append(f"[{section}] {name}: must be a number; got {text!r}")
+        value = None
+    if value is None or (kind is float and not math.isfinite(value)):
+        problems.append(f"[{section}] {name}: must be > 0 ({what}); got {short(text)}")
         return None
-    if value <= 0:
-        problems.append(f"[{section}] {name}: must be > 0; got {text!r}")
+    if value <= 0 or (kind is int and value > MAX_CFG_INT):
+        rng = f" and <= {MAX_CFG_INT:,}" if kind is int else ""
+        problems.append(f"[{section}] {name}: must be > 0{rng} ({what}); got {short(text)}")
         return None
     return value
 
@@ -61,14 +69,19 @@ def scalesim_hardware_dict(path: str | os.PathLike) -> dict:
     """
     path = str(path)
     if not os.path.isfile(path):
-        raise ConfigError(path, "file not found")
-    cfg = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+        raise ConfigError(path, "file not found" if not os.path.exists(path) else "is not a file; expected a "
+                                "SCALE-Sim .cfg")
+    check_file_size(path, MAX_CFG_BYTES, "a SCALE-Sim .cfg")
+    cfg = configparser.ConfigParser(inline_comment_prefixes=("#", ";"), interpolation=None)
     cfg.optionxform = str.lower  # SCALE-Sim's keys are case-insensitive (IfmapSramSzkB / ifmapsramszkB)
     try:
         with open(path, encoding="utf-8") as f:
             cfg.read_file(f)
     except (configparser.Error, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"not a SCALE-Sim .cfg (INI) file ({str(exc).splitlines()[0]})") from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(path, f"not a SCALE-Sim .cfg (INI) file ({short(first)[1:-1]})") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read file ({exc.strerror or exc})") from None
     arch = "architecture_presets"
     if not cfg.has_section(arch):
         raise ConfigError(path, f"[{arch}]: missing; a SCALE-Sim .cfg describes its array there")
@@ -80,12 +93,16 @@ def scalesim_hardware_dict(path: str | os.PathLike) -> dict:
     banks = _number(cfg, path, arch, "memorybanks", problems, default=1)
     dataflow = cfg.get(arch, "dataflow", fallback="").strip().lower()
     if dataflow not in ("os", "ws", "is"):
-        problems.append(f"[{arch}] Dataflow: must be os, ws or is; got {dataflow!r}")
-    sparse = cfg.get("sparsity", "sparsitysupport", fallback="false").strip().lower() == "true"
+        problems.append(f"[{arch}] Dataflow: must be os, ws or is; got {short(dataflow)}")
+    support = cfg.get("sparsity", "sparsitysupport", fallback="false").strip().lower()
+    if support not in ("true", "false"):
+        problems.append(f"[sparsity] SparsitySupport: must be true or false; got {short(support)}")
+    sparse = support == "true"
+    block = _number(cfg, path, "sparsity", "blocksize", problems, default=4) if sparse else 4
     if problems:
         raise ConfigError(path, problems)
     name = cfg.get("general", "run_name", fallback=os.path.splitext(os.path.basename(path))[0]).strip()
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "scalesim"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:80] or "scalesim"
     kb = WORD_BYTES  # kB of words -> KiB of bytes
     data = {
         "version": 1,
@@ -118,7 +135,7 @@ def scalesim_hardware_dict(path: str | os.PathLike) -> dict:
         data["pe_array"].update(dataflow=f"sparse_{dataflow}", skip_zero_weights=True)
         data["sparsity"] = {
             "representation": cfg.get("sparsity", "sparserep", fallback="ellpack_block").strip(),
-            "block_size": int(cfg.get("sparsity", "blocksize", fallback="4").strip()),
+            "block_size": block,
             "metadata_bits": 0, "metadata_word_bits": 32,
         }
         data["memory"]["buffers"]["metadata_sram"] = {"size_kb": max(1.0, sizes["filter"] * kb / 16),

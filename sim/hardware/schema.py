@@ -145,6 +145,13 @@ SCHEMA = Record(S.HardwareConfig, {
 # a kind; it checks whatever kinds are registered.
 KINDS: dict[tuple[str, str | None], tuple[tuple[str, ...], object]] = {}  # (kind, dataflow) -> (sections, rule)
 KIND_OPTION_SECTIONS: dict[str, Record] = {}  # a kind's own top-level sections, built into HardwareConfig.options
+PRICER: list = []  # [action_energies] of the registry: validation prices a design once to catch overflow / typos
+
+
+def register_pricer(action_energies) -> None:
+    """The registry's ``action_energies(hw)``, so loading a design checks that its actions price to
+    finite energies and that its ``energy.overrides`` name actions it has."""
+    PRICER[:] = [action_energies]
 
 
 def register_kind(kind: str, dataflows: tuple[str, ...], sections: tuple[str, ...], own: dict, rule) -> None:
@@ -168,4 +175,7 @@ def register_kind(kind: str, dataflows: tuple[str, ...], sections: tuple[str, ..
 def kind_rule(data: dict):
     """(sections, rule) of the kind a raw config names, or None when it names none registered."""
     pe = data.get("pe_array") if isinstance(data.get("pe_array"), dict) else {}
-    return KINDS.get((data.get("kind"), pe.get("dataflow", "ws"))) or KINDS.get((data.get("kind"), None))
+    kind, dataflow = data.get("kind"), pe.get("dataflow", "ws")
+    if not isinstance(kind, str) or not isinstance(dataflow, str):  # a list or mapping: the schema reports it
+        return None
+    return KINDS.get((kind, dataflow)) or KINDS.get((kind, None))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from ..outdir import staged_output
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -28,16 +29,9 @@ def write_report_dir(out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame]
     """Write ``tables`` ({"summary.csv": df, ...}) into ``out_dir`` all at once: everything goes
     to a sibling temporary folder first, then moves in, so a failure leaves no partial report."""
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_output(out) as staging:
         for name, df in tables.items():
             write_csv(df, staging / name)
         for name, writer in (extra_files or {}).items():
             writer(staging / name)
-        out.mkdir(exist_ok=True)
-        for f in sorted(staging.iterdir()):
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out

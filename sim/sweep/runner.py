@@ -16,6 +16,7 @@ import threading
 from ..errors import ConfigError, SimulationError
 from .execute import evaluate_chunk
 from .expand import Point, execution_key
+from .orphans import die_with_parent
 from .spec import SweepSpec
 
 MAX_CHUNK_POINTS = 25
@@ -87,7 +88,8 @@ class _LocalPool:
             else "forkserver" if "forkserver" in methods else "spawn"
         self.workers = workers
         self.forks = method == "fork"
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                                           initializer=die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, spec, chunk):
         return self.pool.submit(evaluate_chunk, spec, chunk)

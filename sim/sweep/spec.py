@@ -50,6 +50,7 @@ from ..paths import resolve_beside
 from ..run import ENGINES, EXECUTORS
 from ..yamlfile import read_yaml
 from .axes import Axes, parse_axes, parse_constraints, parse_objectives
+from .checks import sweep_value_problems
 from .compress import check_compression_axis, load_recipe_for_sweep
 
 RUN_AXES = ("batch", "seed")  # axes that change the execution, not the hardware
@@ -252,6 +253,10 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             hw_data = apply_overrides(hw_data, fixed, path)
         validate(hw_data, f"{f} (with the 'set' of {path})" if fixed else f)  # a broken base is a spec error
         designs[design] = (f, hw_data)
+    problems = sweep_value_problems(axes.grid, axes.zip, axes.random, axes.samples, designs, constraints,
+                                    HARDWARE_AXIS, compression, compression_file)
+    if problems:
+        raise ConfigError(path, problems)
     spec = SweepSpec(
         file=path, name=name, hardware=hardware, designs=designs, model_file=model_file,
         compression=compression, compression_file=compression_file, batch=data.get("batch", 1),

@@ -152,13 +152,19 @@ def _load_mnist(data_dir: str) -> Dataset:
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise ConfigError(data_dir, f"{split} images {list(x.shape)} and labels {list(y.shape)} do not match; "
                               "expected (n, rows, cols) images and (n,) labels")
+        if len(y) == 0:
+            raise ConfigError(data_dir, f"{split} split: no images")
+        if int(y.max()) > 9:  # a label the 10 outputs cannot name would be scored as always wrong
+            raise ConfigError(_find_idx(data_dir, MNIST_FILES[f"y_{split}"]),
+                              f"labels must be digits 0..9; got values up to {int(y.max())}")
     h, w = arrays["x_train"].shape[1:]
     n_val = min(MNIST_VAL_COUNT, len(arrays["y_train"]) // 10)
     xtr = (arrays["x_train"].reshape(len(arrays["x_train"]), -1) / 255.0).astype(np.float32)
     ytr = arrays["y_train"].astype(np.int64)
     xte = (arrays["x_test"].reshape(len(arrays["x_test"]), -1) / 255.0).astype(np.float32)
     yte = arrays["y_test"].astype(np.int64)
-    return _frozen(Dataset("mnist", (1, h, w), xtr[:-n_val], ytr[:-n_val], xtr[-n_val:], ytr[-n_val:], xte, yte))
+    cut = len(xtr) - n_val  # not [:-n_val]: with n_val 0 that slice would be empty
+    return _frozen(Dataset("mnist", (1, h, w), xtr[:cut], ytr[:cut], xtr[cut:], ytr[cut:], xte, yte))
 
 
 def shape_for(x: np.ndarray, input_shape: tuple[int, ...], source: str = "model") -> np.ndarray:

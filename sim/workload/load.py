@@ -22,6 +22,7 @@ per_channel}) which says how the .npz stores its weights.
 from __future__ import annotations
 
 import io
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -31,9 +32,12 @@ import yaml
 
 from .. import schema as S
 from ..errors import did_you_mean
+from ..limits import short, size_problem
 from ..schema import Problems as _Problems
+from ..validate import check_seed
 from ..yamlfile import read_yaml
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab
+from .npzfile import float_array_problem, quant_problems, read_npz
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
 from .synthetic import synthetic_weight
 
@@ -78,6 +82,13 @@ def _fraction(p: _Problems, path: str, value):
     return float(value) if p.check(S.fraction(), value, path) else None
 
 
+def _too_big(p: _Problems, where: str, what: str, shape) -> bool:
+    msg = size_problem(what, shape)
+    if msg:
+        p.add(where, msg)
+    return msg is not None
+
+
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
                  input_shape: tuple[int, ...] | None = None) -> Network:
     """Load a network from a model YAML, an ONNX file or a SCALE-Sim topology CSV.
@@ -87,6 +98,7 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
     input shape for ONNX graphs whose input has symbolic dimensions.
     """
     path = str(path)
+    check_seed(seed, "seed")
     suffix = Path(path).suffix.lower()
     if suffix == ".onnx":
         from .onnx_import import load_onnx  # imported on use: onnx is only needed here
@@ -108,6 +120,8 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
         p.add("input_shape", f"must be a list of positive integers per sample ([features], [tokens, features] or "
                              f"[channels, height, width]); got {shape!r}")
         shape = None
+    if shape is not None and _too_big(p, "input_shape", "one input sample", shape):
+        shape = None
     dataset = data.get("dataset")
     input_density = float(data.get("input_density", 1.0)) if S.is_number(data.get("input_density", 1.0)) else None
     layers_raw = data.get("layers")
@@ -119,6 +133,7 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
 
     base_seed = int(data.get("seed", 0) if seed is None else seed)
     layers = _build_layers(p, layers_raw, tuple(shape), independent, deferred="weights" in data)
+    _too_big(p, "layers", "all weights together", (sum(lay.weight.size for lay in layers if lay.weight is not None),))
     p.raise_if_any()
 
     weights_file = data.get("weights")
@@ -159,9 +174,9 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
         kind = spec.get("type")
         name = str(spec.get("name", f"{kind}{i}"))
         where = f"layers[{i}] ({name})"
-        if kind not in KIND_KEYS:
-            p.add(f"{where}.type", f"unknown layer type {kind!r}; expected one of {', '.join(LAYER_KINDS)}"
-                  + did_you_mean(str(kind), LAYER_KINDS))
+        if not isinstance(kind, str) or kind not in KIND_KEYS:
+            p.add(f"{where}.type", f"unknown layer type {short(kind)}" + did_you_mean(str(kind)[:200], LAYER_KINDS)
+                  + f"; expected one of {', '.join(LAYER_KINDS)}")
             continue
         if name in shapes:
             p.add(f"{where}.name", f"duplicate layer name {name!r}")
@@ -225,7 +240,13 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         if per_token and len(in_shape) < 2:
             p.add(f"{where}.per_token", f"needs a (tokens, ..., features) input; got {list(in_shape)}")
             return None
-        n_in = int(in_shape[-1]) if per_token else int(np.prod(in_shape))
+        n_in = int(in_shape[-1]) if per_token else math.prod(in_shape)
+        if spec.get("in_features", n_in) != n_in:
+            p.add(f"{where}.in_features", f"must equal the {n_in} features the layer receives ({list(in_shape)}"
+                                          f"{', per token' if per_token else ''}); got {short(spec['in_features'])}")
+            return None
+        if _too_big(p, where, "its weight", (out, n_in)):
+            return None
         out_shape = tuple(in_shape[:-1]) + (out,) if per_token else (out,)
         return Layer(out_shape=out_shape, weight=np.zeros((out, n_in), np.float32),
                      bias=np.zeros(out, np.float32) if spec.get("bias", True) else None,
@@ -251,6 +272,8 @@ def _layer(p: _Problems, where: str, name: str, kind: str, spec: dict, in_shapes
         oh, ow = conv_out_size(h, k, s, pad, d), conv_out_size(w, k, s, pad, d)
         if oh < 1 or ow < 1:
             p.add(f"{where}.kernel_size", f"kernel {k} (dilation {d}, padding {pad}) does not fit the {h}x{w} input")
+            return None
+        if _too_big(p, where, "its weight", (oc, c // g, k, k)) or _too_big(p, where, "its output", (oc, oh, ow)):
             return None
         return Layer(out_shape=(oc, oh, ow), weight=np.zeros((oc, c // g, k, k), np.float32),
                      bias=np.zeros(oc, np.float32) if spec.get("bias", True) else None,
@@ -411,21 +434,27 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
     if not os.path.exists(wpath):
         p.add("weights", f"weights file not found: {wpath}")
         return
-    try:
-        with np.load(wpath) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        p.add("weights", f"cannot read {wpath} as .npz ({exc})")
+    arrays = read_npz(wpath, p.items)
+    if arrays is None:
         return
     specs = {str(s.get("name")): s for s in raw if isinstance(s, dict)}
     for layer in layers:
         for key in [k for k in arrays if k.startswith(layer.name + "/const.")]:
+            arr = arrays[key]  # constants may hold +-inf (attention masks), never NaN
+            bad = f"array {key!r}: must not hold NaN" if arr.dtype.kind == "f" and np.isnan(arr).any() else None
+            if bad:
+                p.add(f"layers ({layer.name})", f"{wpath}: {bad}")
+                continue
             layer.consts[key.split("/const.", 1)[1]] = arrays[key]
         if not layer.is_weighted:
             continue
         key = f"{layer.name}/weight"
         if key not in arrays:
             p.add("weights", f"{wpath} has no array {key!r}")
+            continue
+        bad = float_array_problem(key, arrays[key])
+        if bad:
+            p.add(f"layers ({layer.name})", f"{wpath}: {bad}")
             continue
         w = arrays[key].astype(np.float32)
         if w.shape != layer.weight.shape:
@@ -434,12 +463,18 @@ def _load_weights(p: _Problems, layers: list[Layer], wpath: str, raw: list) -> N
         layer.weight = w
         if layer.bias is not None:
             b = arrays.get(f"{layer.name}/bias")
-            if b is None or b.shape != layer.bias.shape:
+            bad = None if b is None else float_array_problem(f"{layer.name}/bias", b)
+            if bad:
+                p.add(f"layers ({layer.name}).bias", f"{wpath}: {bad}")
+            elif b is None or b.shape != layer.bias.shape:
                 p.add(f"layers ({layer.name}).bias", f"{wpath} needs a bias of shape {list(layer.bias.shape)}")
             else:
                 layer.bias = b.astype(np.float32)
         q = specs.get(layer.name, {}).get("quant")
-        if isinstance(q, dict):
+        bad = quant_problems(layer.name, q, arrays, layer.weight.shape) if isinstance(q, dict) else []
+        for msg in bad:
+            p.add(f"layers ({layer.name}).quant", f"{wpath}: {msg}")
+        if isinstance(q, dict) and not bad:
             layer.quant = Quant(kind=q["kind"], bits=int(q["bits"]), per_channel=bool(q.get("per_channel", False)),
                                 **{k: arrays.get(f"{layer.name}/{k}") for k in ("codebook", "codes", "scale", "qvalues")})
 

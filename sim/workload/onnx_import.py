@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .network import Layer, Network, Quant, conv_out_size, input_vocab
+from .onnx_checks import check_onnx_size, emitted_problems, network_array_problems
 from .onnx_ops import OPS as BASE_OPS
 from .onnx_quant import OPS as QUANT_OPS
 
@@ -70,7 +71,11 @@ def load_onnx(path: str | os.PathLike, input_shape: tuple[int, ...] | None = Non
     builder = _Builder(path, model, input_shape)
     for index, node in enumerate(model.graph.node):
         builder.convert(index, node)
-    return builder.network()
+    net = builder.network()
+    problems = network_array_problems(net)
+    if problems:
+        raise ConfigError(path, problems)
+    return net
 
 
 def _read(path: str):
@@ -80,6 +85,7 @@ def _read(path: str):
         raise ConfigError(path, "file not found")
     if os.path.isdir(path):
         raise ConfigError(path, "is a directory; expected an .onnx file")
+    check_onnx_size(path)
     try:
         model = onnx.load(path)
         onnx.checker.check_model(model)
@@ -237,6 +243,8 @@ class _Builder:
         if not any_batch_axis and any(a.batch_axis for a in src):
             self.fail("reads a tensor whose batch is not the first axis (after a Transpose that moved it); sim "
                       "supports that only into LSTM / GRU (layout 0), Transpose and Squeeze")
+        for msg in emitted_problems(out_shape, fields):
+            self.fail(msg)
         names = tuple(NETWORK_INPUT if a.layer is None else a.layer for a in src)
         previous = self.layers[-1].name if self.layers else NETWORK_INPUT
         after_previous = len(src) == 1 and names[0] == previous
@@ -329,6 +337,8 @@ class _Builder:
     # ---------------------------------------------------------------- attributes
     def square(self, attrs: dict, key: str) -> int:
         values = [int(v) for v in attrs.get(key, [1, 1])]
+        if not values or min(values) < 1:
+            self.fail(f"{key}={values[:4]}: must be integers >= 1")
         if len(set(values)) != 1:
             self.fail(f"{key}={values}: sim needs the same value along height and width")
         return values[0]
@@ -350,7 +360,7 @@ class _Builder:
         else:
             pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
             if len(pads) != 4 or min(pads) < 0:
-                self.fail(f"pads={pads}: expected 4 non-negative values for a 2-D window")
+                self.fail(f"pads={pads[:8]}: expected 4 non-negative values for a 2-D window")
             pairs = [(pads[0], pads[2]), (pads[1], pads[3])]
         out = []
         ceil = bool(attrs.get("ceil_mode", 0))
@@ -363,7 +373,9 @@ class _Builder:
     def pair(self, attrs: dict, key: str) -> tuple[int, int]:
         values = [int(v) for v in attrs.get(key, [1, 1])]
         if len(values) != 2:
-            self.fail(f"{key}={values}: expected 2 values (height, width)")
+            self.fail(f"{key}={values[:8]}: expected 2 values (height, width)")
+        if min(values) < 1:
+            self.fail(f"{key}={values}: must be integers >= 1")
         return values[0], values[1]
 
     # ---------------------------------------------------------------- per-sample axes and constants

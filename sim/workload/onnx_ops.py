@@ -201,6 +201,8 @@ def _pool(b, kind: str, attrs: dict) -> None:
     if len(x.shape) != 3 or len(attrs.get("kernel_shape", ())) != 2:
         b.fail(f"only 2-D pooling is supported; got per-sample input shape {list(x.shape)}")
     kh, kw = (int(k) for k in attrs["kernel_shape"])
+    if min(kh, kw) < 1:
+        b.fail(f"kernel_shape={[kh, kw]}: must be integers >= 1")
     if b.pair(attrs, "dilations") != (1, 1):
         b.fail("dilated pooling is not supported")
     strides = b.pair(attrs, "strides")

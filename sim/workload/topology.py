@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..limits import MAX_CSV_BYTES, check_file_size, short, size_problem
 from ..schema import Problems as _Problems
 from .synthetic import COMPRESSED_ABOVE_ELEMENTS, compressed_nm_weight, dense_from, synthetic_weight
 from .network import Layer, Network
@@ -72,6 +73,10 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0, 
     extra = _extra_columns(header, gemm)
     parse = _parse_gemm if gemm else _parse_row
     specs = [spec for spec in (parse(p, line_no, fields, extra) for line_no, fields in rows) if spec is not None]
+    for spec in specs:  # before any weight is drawn (activations are checked by the run, per batch)
+        msg = size_problem("its weight", spec["weight_shape"])
+        if msg:
+            p.add(f"layer {spec['name']!r}", msg)
     p.raise_if_any()
     if not specs:
         raise ConfigError(path, "no layers: expected a header line and at least one row of "
@@ -163,6 +168,7 @@ def _read_rows(path: str) -> list[tuple[int, list[str]]]:
         raise ConfigError(path, "file not found")
     if os.path.isdir(path):
         raise ConfigError(path, "is a directory; expected a SCALE-Sim topology .csv")
+    check_file_size(path, MAX_CSV_BYTES, "a topology .csv")
     try:
         with open(path, encoding="utf-8-sig") as f:  # -sig: spreadsheet exports start with a BOM
             lines = f.read().splitlines()
@@ -191,11 +197,12 @@ def _positive(p: _Problems, where: str, columns, texts) -> dict | None:
     values = {}
     for column, text in zip(columns, texts):
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 18 else None  # 19+ digits size nothing real (and int() is slow)
         except ValueError:
             value = None
         if value is None or value < 1:
-            p.add(f"{where}, column '{column}'", f"must be a positive integer; got {text!r}")
+            p.add(f"{where}, column '{column}'", f"must be a positive integer; got {short(text)}")
+            value = None
         values[column] = value
     return None if None in values.values() else values
 
@@ -210,7 +217,7 @@ def _extras(p: _Problems, where: str, fields: list[str], extra: dict[int, str], 
         if meaning == "sparsity" and text:
             nm = parse_n_m(text)
             if nm is None:
-                p.add(f"{where}, column 'Sparsity'", f"must be N:M with 1 <= N <= M; got {text!r}")
+                p.add(f"{where}, column 'Sparsity'", f"must be N:M with 1 <= N <= M; got {short(text)}")
             else:
                 out["sparsity"] = nm
         elif meaning == "stride_w":

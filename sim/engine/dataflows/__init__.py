@@ -90,5 +90,6 @@ def bits_of(hw: HardwareConfig) -> tuple[int, int]:
 # Registration order is report order of the kinds' device groups.
 for _kind in (Photonic(), Systolic(), EIE(), RowStationary(), SparseSystolic()):
     register(_kind)
+hw_schema.register_pricer(action_energies)
 
 __all__ = ["Dataflow", "action_energies", "bits_of", "device_classes", "get", "kind_sections", "kinds", "register"]
