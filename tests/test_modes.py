@@ -64,9 +64,12 @@ def test_cli_exits_2_when_full_does_not_fit(topo):
 
 @pytest.mark.parametrize("model", ["models/lenet300.yaml", "models/lenet5.yaml"])
 def test_memory_estimate_is_not_below_measured_peak(model):
-    code = ("import resource, sim; from sim.run import prepare; from sim.execution.modes import estimate_memory;"
+    # Peak RSS from /proc/self/status VmHWM: getrusage's ru_maxrss survives fork+exec on Linux, so a
+    # child of a large pytest process would report the parent's peak.
+    code = ("import re, sim; from sim.run import prepare; from sim.execution.modes import estimate_memory;"
             f"ex = prepare({model!r}, batch=4, execute='full');"
-            "print(estimate_memory(ex.net, 4, 'full'), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+            "hwm = int(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)) * 1024;"
+            "print(estimate_memory(ex.net, 4, 'full'), hwm)")
     # The first run may compile numba kernels into the cache (a one-time cost the estimate is not
     # about); measure the second, warm run.
     for _ in range(2):
