@@ -190,7 +190,10 @@ def _build_layers(p: _Problems, raw: list, input_shape: tuple, independent: bool
         if isinstance(inputs, str):
             inputs = [inputs]
         known = dict(shapes, **{NETWORK_INPUT: input_shape})
-        if not isinstance(inputs, list) or any(n not in known for n in inputs):
+        if not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs):
+            p.add(f"{where}.inputs", f"must be a layer name or a list of layer names; got {short(inputs)}")
+            continue
+        if any(n not in known for n in inputs):
             missing = [n for n in (inputs if isinstance(inputs, list) else [inputs]) if n not in known]
             p.add(f"{where}.inputs", f"must name earlier layers or {NETWORK_INPUT!r}; unknown {missing!r}")
             continue
