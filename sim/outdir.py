@@ -85,7 +85,8 @@ def write_text_atomic(path, text: str) -> Path:
     return path
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Does process ``pid`` exist (signal 0; a process we may not signal still exists)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -115,7 +116,7 @@ def clean_stale_staging(parent: Path, name: str) -> None:
             old = now - entry.stat().st_mtime > STALE_AFTER_S
         except OSError:
             continue
-        if (pid != os.getpid() and not _pid_alive(pid)) or (pid == os.getpid() and old):
+        if (pid != os.getpid() and not pid_alive(pid)) or (pid == os.getpid() and old):
             shutil.rmtree(entry, ignore_errors=True)
 
 

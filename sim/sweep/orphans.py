@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+from ..outdir import pid_alive
+
 PR_SET_PDEATHSIG = 1
 POLL_S = 1.0
 
@@ -26,26 +28,16 @@ def _set_pdeathsig() -> None:
         pass  # the polling thread still covers it
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _watch(pid: int) -> None:
     while True:
         time.sleep(POLL_S)
-        if os.getppid() == 1 or not _alive(pid):
+        if os.getppid() == 1 or not pid_alive(pid):
             os._exit(1)
 
 
 def die_with_parent(parent_pid: int) -> None:
     """Pool initializer: end this worker when ``parent_pid`` (the sweep) is gone."""
     _set_pdeathsig()
-    if not _alive(parent_pid):  # the parent died before the death signal was armed
+    if not pid_alive(parent_pid):  # the parent died before the death signal was armed
         os._exit(1)
     threading.Thread(target=_watch, args=(parent_pid,), daemon=True, name="sim-parent-watch").start()
