@@ -183,6 +183,14 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     mode, reason = choose_mode(net, int(batch), execute)
     if mode == "shapes":
         return Execution(net, None, shapes_profile(net, int(batch)), None, mode=mode, mode_reason=reason)
+    if mode == "sampled":  # no accuracy, no design numerics: outputs are partly BLAS, counts extrapolated
+        from .execution.sampled import execute_sampled
+        if inputs is None:
+            data = real_inputs(net, data_dir)
+            inputs = (np.concatenate([data[0]] * -(-batch // len(data[0])))[:batch] if data is not None
+                      else synthetic_inputs(net, batch, seed))
+        outputs, profile = execute_sampled(net, inputs, seed=seed)
+        return Execution(net, outputs, profile, None, None, mode, reason)
     accuracy = None
     reference = None
     if inputs is None:

@@ -52,8 +52,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", dest="data_dir", help="folder with MNIST IDX files for models whose dataset is mnist")
     p.add_argument("--executor", choices=("auto", "kernels", "reference"), default="auto",
                    help="numba kernels or the numpy reference executor (default auto: kernels)")
-    p.add_argument("--execute", choices=("auto", "full", "shapes"), default="auto",
-                   help="full: every output executed on real weights; shapes: no values, work from shapes and "
+    p.add_argument("--execute", choices=("auto", "full", "sampled", "shapes"), default="auto",
+                   help="full: every output executed on real weights; sampled: large fc layers counted on a seeded stratified "
+                        "row sample (interval per layer, no accuracy); shapes: no values, work from shapes and "
                         "stated densities (no accuracy); auto (default): shapes for SCALE-Sim topologies without "
                         "--density, else full when its memory estimate fits (SIM_MEMORY_LIMIT_MB or 80%% of "
                         "available memory), else shapes")

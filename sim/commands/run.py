@@ -61,6 +61,9 @@ def cmd_run(args) -> int:
                  executor=args.executor, engine=args.engine, execute=args.execute)
     if not args.quiet:
         print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
+        if result.mode == "sampled":
+            print("note: accuracy is not reported from a sampled run (layers.csv: sampled, sample_fraction, "
+                  "effectual_macs_ci_low/high)", file=sys.stderr)
     write_run(result, out, timeline_layer=args.timeline, source=None if args.out else net.source)
     if not args.quiet:
         print_summary(result, out)

@@ -39,7 +39,10 @@ from ..errors import ConfigError
 from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
 
-MODES = ("auto", "full", "shapes")
+MODES = ("auto", "full", "sampled", "shapes")
+FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
+_S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
+_S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
 BASELINE_BYTES = 400 * 2**20  # python + numpy + numba + pandas + simpy + the jitted kernels
 _RELU_KEEPS = 0.5
 
@@ -81,13 +84,18 @@ def stated_weight_density(layer: Layer, net: Network) -> float:
 
 def estimate_memory(net: Network, batch: int, mode: str) -> int:
     """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full" or "shapes")."""
+    if mode == "sampled":
+        from .sampled import sample_fraction_for
+        frac = {l.name: sample_fraction_for(l) for l in net.layers}
+    else:
+        frac = {}
     if mode == "shapes":
         return BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
     weights = 0
     for layer in net.layers:
         if layer.weight is not None:
             count = int(layer.weight.size)
-            weights += 4 * count + 12 * int(round(stated_weight_density(layer, net) * count))
+            weights += 4 * count + 12 * int(round(frac.get(layer.name, 1.0) * stated_weight_density(layer, net) * count))
     act = 0
     if net.independent:  # every layer's input is drawn up front
         act = sum(4 * batch * _elems(l.in_shape) for l in net.layers)
@@ -114,6 +122,14 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
         if is_placeholder(net):
             return "shapes", ("the model has no weight values (a SCALE-Sim topology without --density): "
                               "work from shapes and stated densities")
+        t = estimate_full_seconds(net, batch)
+        if full > budget or (t > FULL_TIME_LIMIT_S and not net.dataset):
+            from .sampled import has_sampled_layers
+            sampled = estimate_memory(net, batch, "sampled")
+            if has_sampled_layers(net) and sampled <= budget:
+                why = (f"full execution would need about {mib(full)} (budget {mib(budget)})" if full > budget else
+                       f"full execution would take about {t:.1f} s (> {FULL_TIME_LIMIT_S:g} s; no dataset, so no accuracy is lost)")
+                return "sampled", f"{why}: large fc layers counted on a stratified row sample"
         if full <= budget:
             return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
         return "shapes", f"full execution would need about {mib(full)} (budget {mib(budget)}): work from shapes"
@@ -122,6 +138,18 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
                                        "shapes only (load it with a density, or use --execute shapes)")
     need = check_fits(net, batch, requested, budget)
     return requested, f"--execute {requested}: estimated {mib(need)} of {mib(budget)}"
+
+
+def estimate_full_seconds(net: Network, batch: int) -> float:
+    """Rough full execution time: ``_S_PER_WEIGHT`` per dense weight (conversion and walk of the
+    weights) plus ``_S_PER_MAC`` per stored-weight MAC of the batch (both measured on this project's
+    2-core reference machine; a ranking heuristic, not a prediction)."""
+    t = 0.0
+    for layer in net.layers:
+        if layer.weight is not None:
+            d = stated_weight_density(layer, net)
+            t += _S_PER_WEIGHT * int(layer.weight.size) + _S_PER_MAC * batch * d * float(layer.dense_macs or 0)
+    return t
 
 
 def _mib(nbytes: int) -> str:
@@ -249,5 +277,5 @@ def is_placeholder(net: Network) -> bool:
     return any(l.weight is not None and l.weight.size and all(s == 0 for s in l.weight.strides) for l in net.layers)
 
 
-__all__ = ["MODES", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",
+__all__ = ["MODES", "estimate_full_seconds", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",
            "stated_weight_density"]

@@ -64,6 +64,11 @@ class LayerWork:
     in_nz_cols: tuple = ()
     # Per-PE effectual MACs when an executor already assigned work to PEs (else empty).
     pe_work: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Sampled execution (sim.execution.sampled): whether the counters were extrapolated from a
+    # sample of output rows, its fraction, and the 95% interval of effectual_macs (None: exact).
+    sampled: bool = False
+    sample_fraction: float = 1.0
+    effectual_ci: tuple | None = None
 
     @property
     def weight_density(self) -> float:

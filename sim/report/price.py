@@ -13,7 +13,8 @@ SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "model_accuracy", "
                    "weight_storage_bytes"]
 LAYER_COLUMNS = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles",
                  "compute_cycles", "bound_cycles", "latency_s", "stall_cycles"] + [f"stall_{c}_cycles" for c in STALL_CAUSES] + [
-                 "energy_pj", "dram_bytes", "sram_bytes", "utilization", "output_error_rms"]
+                 "energy_pj", "dram_bytes", "sram_bytes", "utilization", "output_error_rms",
+                 "sampled", "sample_fraction", "effectual_macs_ci_low", "effectual_macs_ci_high"]
 ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "energy_pj"]
 NETWORK_ROW = "(network)"  # energy rows not tied to one layer
 
@@ -53,6 +54,9 @@ def layer_rows(result: RunResult, profile, energy: pd.DataFrame, output_errors=(
             "energy_pj": float(by_layer.get(lr.name, 0.0)),
             "dram_bytes": lr.dram_bytes, "sram_bytes": lr.sram_bytes, "utilization": lr.utilization,
             "output_error_rms": float(err),
+            "sampled": bool(lw.sampled), "sample_fraction": float(lw.sample_fraction),
+            "effectual_macs_ci_low": int(lw.effectual_ci[0]) if lw.effectual_ci else int(lw.effectual_macs),
+            "effectual_macs_ci_high": int(lw.effectual_ci[1]) if lw.effectual_ci else int(lw.effectual_macs),
         })
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
 
