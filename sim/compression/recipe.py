@@ -31,7 +31,9 @@ from typing import ClassVar
 from .. import schema as S
 from ..errors import ConfigError, did_you_mean
 from ..yamlfile import read_yaml
+from .earlybird import EPSILON, FIFO, EarlyBird
 from .lottery import VARIANTS, LotteryConfig
+from .supermask import INITS, Supermask
 from .train import TrainConfig, train_config
 
 KINDS = ("deep_compression", "lottery_ticket")
@@ -145,8 +147,18 @@ STAGES = {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
 }
+STAGES["supermask"] = S.Record(Supermask, {  # Ramanujan et al. 2020 (sim/compression/supermask.py)
+    "keep": S.fraction(0.5, open_low=True, doc="fraction of each layer's random weights the mask keeps"),
+    "init": S.choice("signed_constant", *INITS), "layers": S.Field("str_list", None), "train": TRAIN_ANY,
+})
+STAGES["early_bird"] = S.Record(EarlyBird, {  # You et al. 2020 (sim/compression/earlybird.py)
+    "rate": S.ByLayerType(S.fraction(S.REQUIRED, open_high=True, doc="fraction of the weights pruned")),
+    "output_rate_factor": S.nonneg(default=1.0), "epsilon": S.fraction(EPSILON, open_low=True),
+    "fifo": S.Field("int", FIFO, min=1, max=100), "layers": S.Field("str_list", None), "retrain": TRAIN_ANY,
+})
 TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train",
              "lowrank": "retrain"}
+TRAIN_KEY.update(supermask="train", early_bird="retrain")
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),

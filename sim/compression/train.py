@@ -195,7 +195,7 @@ def _progress(total: int, desc: str):
 
 def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
           shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train",
-          start_iteration: int = 0, loss=None, project=None) -> TrainResult:
+          start_iteration: int = 0, loss=None, project=None, stop=None) -> TrainResult:
     """Train ``net`` (its current weights are the starting point) on ``data``.
 
     data: (x_train, y_train, x_val, y_val), x already shaped for the network.
@@ -214,6 +214,8 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     project: ``project(params) -> params`` applied before every forward pass, with gradients
     passed straight through to the unprojected weights (the straight-through estimator of
     quantization-aware fine-tuning); the returned weights are projected.
+    stop: ``stop(epoch, weights) -> bool`` called after each epoch (0-based) with {layer: (weight,
+    bias)} (the live arrays: copy to keep); True ends training there (early-bird tickets).
     """
     from .layers_np import backward, check_trainable, forward
     from .numerics import softmax_cross_entropy
@@ -279,6 +281,8 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                 it += 1
                 bar.update(1)
                 record(it)
+            if stop is not None and stop(epoch, _by_layer(params, net)):
+                break
     final = best[3] if cfg.restore_best else _snapshot(params, net)
     if project is not None:
         final = project(final)

@@ -36,6 +36,8 @@ METHODS = {  # name -> what the target (fraction of weights kept) becomes in one
     "snip": "SNIP at initialization (one global cut), then training from that initialization",
     "l1_neurons": "Li et al.'s L1-norm filter/neuron pruning of every hidden layer, then fine-tuning",
     "lowrank": "truncated SVD of every hidden fc layer, then fine-tuning",
+    "supermask": "Ramanujan et al.'s edge-popup mask over frozen random weights (untrained), scores trained",
+    "early_bird": "You et al.'s early-bird ticket drawn during dense training from init, then fine-tuning",
 }
 COLUMNS = ["method", "target_weights_kept", "weights_kept_fraction", "seed", "accuracy", "storage_bytes", "macs",
            "effectual_macs", "hwconfig", "cycles", "latency_s", "energy_per_inference_pj",
@@ -142,7 +144,18 @@ def recipe_stages(method: str, target: float, net, retrain) -> list:
             raise ConfigError(net.source or net.name, "lowrank: the model has no hidden fc layer to factorize")
         lr = {"layers": {n: target for n in fc}}
         return [{"lowrank": {**lr, "retrain": retrain} if retrain else lr}]
+    if method in ("supermask", "early_bird"):
+        return _ticket_stages(method, target, retrain)
     raise ValueError(method)
+
+
+def _ticket_stages(method: str, target: float, retrain) -> list:
+    """Supermask (scores trained with the spec's train settings) or early-bird (search with the spec's
+    train settings, the ticket fine-tuned with its retrain) at ``target`` of the weights kept."""
+    if method == "supermask":
+        return [{"supermask": {"keep": target}}]
+    eb = {"rate": round(1.0 - target, 6)}
+    return [{"early_bird": {**eb, "retrain": retrain} if retrain else eb}]
 
 
 def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -> list[dict]:
