@@ -103,3 +103,14 @@ def test_lowrank_conv_at_full_rank_equals_the_layer(rng):
     a, b = one.weighted_layers[0].weight, one.weighted_layers[1].weight
     approx = b.reshape(3, 1).astype(np.float64) @ a.reshape(1, -1)
     np.testing.assert_allclose(np.linalg.norm(w - approx), np.sqrt((s[1:] ** 2).sum()), rtol=1e-3)
+
+
+def test_the_cut_can_aim_at_a_weight_fraction(rng):
+    net = with_batchnorm(_mlp(rng, (40, 30, 5)))
+    net.layer("fc1").consts["bn_gamma"] = rng.uniform(0.01, 1, 30).astype(np.float32)
+    total = net.weight_count
+    for target in (0.5, 0.2, 0.05):
+        out, kept = prune_channels(net, 1.0, weights=target)
+        assert out.weight_count <= target * total
+        more, _ = prune_channels(net, (len(kept["fc1"]) + 1) / 30)  # one channel more overshoots
+        assert more.weight_count > target * total

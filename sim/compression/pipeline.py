@@ -322,7 +322,7 @@ def _slimming(net: Network, stage: Slimming, data: SplitData, seed: int, base, l
     bn = with_batchnorm(net)
     bn = train(bn, data.train, stage.train or base, seed=seed, desc="slimming (L1 on BN scales)",
                regularize=l1_on_scales(stage.sparsity)).net
-    net, kept = prune_channels(bn, stage.keep)
+    net, kept = prune_channels(bn, stage.keep, stage.weights)
     log(f"slimming: kept {sum(len(k) for k in kept.values())} channels/neurons, test accuracy {data.accuracy(net):.4f}")
     if stage.retrain is not None:
         net = train(net, data.train, stage.retrain, seed=_seed(seed, 1), desc="fine-tune").net

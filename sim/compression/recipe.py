@@ -91,6 +91,7 @@ class Slimming:
 
     kind: ClassVar[str] = "slimming"
     keep: float = 0.5
+    weights: float | None = None  # instead of keep: the cut whose result holds at most this fraction of the weights
     sparsity: float = 1e-4  # Liu et al. Sec. 4.3: 1e-4 for VGGNet on CIFAR, 1e-5 for ResNet / DenseNet
     train: TrainConfig | None = None
     retrain: TrainConfig | None = None
@@ -148,6 +149,8 @@ STAGES = {
     }),
     "slimming": S.Record(Slimming, {
         "keep": S.fraction(0.5, open_low=True, doc="fraction of the hidden channels/neurons kept"),
+        "weights": S.fraction(None, open_low=True, doc="instead of keep: the largest global cut keeping at most "
+                              "this fraction of the weights"),
         "sparsity": S.nonneg(default=1e-4, doc="lambda of the L1 penalty on batch-norm scales"),
         "train": TRAIN_ANY, "retrain": TRAIN_ANY,
     }),

@@ -91,9 +91,27 @@ def fold_batchnorm(net: Network) -> Network:
     return out
 
 
-def prune_channels(net: Network, keep: float) -> tuple[Network, dict]:
+def prune_channels(net: Network, keep: float, weights: float | None = None) -> tuple[Network, dict]:
     """Remove the channels of smallest |gamma| globally (``channels_to_keep``), then fold batch norm.
-    Returns (network without batch norm, {layer: kept indices})."""
+    ``weights``: instead of ``keep``, the most channels (in the same global order) whose result holds
+    at most that fraction of ``net``'s weights (bisection on the channel count; a channel of a wide
+    layer carries more weights than one of a narrow layer, so a channel fraction misses a weight
+    target). Returns (network without batch norm, {layer: kept indices})."""
+    if weights is not None:
+        scales = gammas(net)
+        total = sum(s.size for s in scales.values())
+        lo, hi = len(scales), total  # lo channels always fit (at least one per layer is kept anyway)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if _cut(net, mid / total)[0].weight_count <= weights * net.weight_count:
+                lo = mid
+            else:
+                hi = mid - 1
+        keep = lo / total
+    return _cut(net, keep)
+
+
+def _cut(net: Network, keep: float) -> tuple[Network, dict]:
     kept = channels_to_keep(gammas(net), keep)
     out = fold_batchnorm(net)
     for name, idx in kept.items():

@@ -140,7 +140,7 @@ def recipe_stages(method: str, target: float, net, retrain) -> list:
         st = {"layers": {n: frac for n in hidden}, "norm": "l1", "target": "filters"}
         return [{"structured": {**st, "retrain": retrain} if retrain else st}]
     if method == "slimming":
-        st = {"keep": round(unit_fraction_for(net, target), 6)}
+        st = {"weights": target}
         return [{"slimming": {**st, "retrain": retrain} if retrain else st}]
     if method == "lowrank":
         fc = [lay.name for lay in net.weighted_layers[:-1] if lay.kind in ("fc", "conv2d")]
