@@ -4,6 +4,7 @@ when a side venv has ``scalesim`` (``/work/venv-scalesim`` or ``--scalesim-pytho
 
     python benchmarks/scale.py                  # every case
     python benchmarks/scale.py --only lenet resnet18-csv --timeout 300
+    python benchmarks/scale.py --before c14cd26      # the same table for an older commit
 
 Each case is one fresh ``python -m sim run`` process (so start-up, imports and warm numba caches
 count, as a user sees them), measured with ``os.wait4``: CPU = user + system seconds of that
@@ -34,27 +35,44 @@ CASES = {
     "vgg16-b8": (["hwconfigs/systolic.yaml", "--model", "models/vgg16.yaml", "--batch", "8"], None),
     "resnet18-b1": (["hwconfigs/systolic.yaml", "--model", "models/resnet18.yaml"], None),
     "resnet18-b8": (["hwconfigs/systolic.yaml", "--model", "models/resnet18.yaml", "--batch", "8"], None),
+    "resnet50-b1": (["hwconfigs/systolic.yaml", "--model", "models/resnet50.yaml"], None),
+    "resnet50-b8": (["hwconfigs/systolic.yaml", "--model", "models/resnet50.yaml", "--batch", "8"], None),
     "resnet18-csv": (SYSTOLIC_32 + ["--model", str(TOPO / "Resnet18.csv")], (TOPO / "Resnet18.csv", "conv")),
     "gpt2-csv": (SYSTOLIC_32 + ["--model", str(TOPO / "gpt2.csv")], (TOPO / "gpt2.csv", "gemm")),
     "llama3b-csv": (["hwconfigs/systolic.yaml", "--model", str(TOPO / "llama3b.csv")], None),
     "vit-l-csv": (["hwconfigs/systolic.yaml", "--model", str(TOPO / "vit_l.csv")], None),
 }
 
+# SCALE-Sim v3 config matching sim's `hwconfigs/systolic.yaml` at 32x32 os: SRAM sizes are its weight FIFO
+# (filter, 256 KiB), unified buffer (ifmap, 24 MiB) and accumulators (ofmap, 4 MiB). Stall-free compute
+# cycles do not depend on them. v3 reads [layout] and the request buffers unconditionally.
 SCALESIM_CFG = """[general]
 run_name = bench_32x32_os
 
 [architecture_presets]
 ArrayHeight:    32
 ArrayWidth:     32
-IfmapSramSzkB:   64
-FilterSramSzkB:  64
-OfmapSramSzkB:   64
+IfmapSramSzkB:   24576
+FilterSramSzkB:  256
+OfmapSramSzkB:   4096
 IfmapOffset:    0
 FilterOffset:   10000000
 OfmapOffset:    20000000
 Bandwidth : 10
 Dataflow : os
 MemoryBanks:   1
+ReadRequestBuffer: 32
+WriteRequestBuffer: 32
+
+[layout]
+IfmapCustomLayout: False
+IfmapSRAMBankBandwidth: 10
+IfmapSRAMBankNum: 10
+IfmapSRAMBankPort: 2
+FilterCustomLayout: False
+FilterSRAMBankBandwidth: 10
+FilterSRAMBankNum: 10
+FilterSRAMBankPort: 2
 
 [sparsity]
 SparsitySupport : false
@@ -98,7 +116,7 @@ def scalesim_cpu(python: str, topology: Path, kind: str, timeout_s: float) -> di
         cfg = Path(tmp) / "bench.cfg"
         cfg.write_text(SCALESIM_CFG)
         return measure([python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topology), "-p", tmp,
-                        "-i", kind], timeout_s)
+                        "-l", str(topology), "-i", kind], timeout_s)
 
 
 def main(argv=None) -> int:
@@ -107,9 +125,20 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case (default 600)")
     ap.add_argument("--scalesim-python", default="/work/venv-scalesim/bin/python",
                     help="python of a venv with scalesim installed (skipped if absent)")
+    ap.add_argument("--before", metavar="GIT_REF",
+                    help="run sim from a temporary `git worktree` of GIT_REF (models and hwconfigs from this checkout)")
     ap.add_argument("--no-scalesim", action="store_true", help="do not run SCALE-Sim")
     args = ap.parse_args(argv)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    code = ROOT
+    if args.before:
+        code = Path(tempfile.mkdtemp(prefix="scale-before-")) / "wt"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(code), args.before], check=True,
+                       stdout=subprocess.DEVNULL)
+    env = dict(os.environ, PYTHONPATH=str(code))
+    rev = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"], capture_output=True,
+                         text=True).stdout.strip()
+    print(f"sim {rev}  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  nproc {os.cpu_count()}  "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (start)")
     have_scalesim = not args.no_scalesim and shutil.which(args.scalesim_python) is not None
     rows = []
     with tempfile.TemporaryDirectory() as out:
@@ -124,6 +153,9 @@ def main(argv=None) -> int:
                     else s["status"]
             rows.append((name, m, ratio))
             print(f"{name}: {m['status']} {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    if args.before:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (end)")
     print(f"| case | wall s | CPU s | peak RSS MB | mode | status | SCALE-Sim CPU s (ratio) |")
     print("|---|---:|---:|---:|---|---|---|")
     for name, m, ratio in rows:

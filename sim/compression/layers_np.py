@@ -76,10 +76,53 @@ def _plane_means(x: np.ndarray) -> np.ndarray:
     return (total / np.float32(flat.shape[2]))[:, :, None, None]
 
 
+BN_EPS = 1e-5  # PyTorch's BatchNorm default
+BN_MOMENTUM = 0.1  # running statistics: r <- (1 - m) r + m * batch statistic (PyTorch's default)
+BN_KEYS = ("gamma", "beta", "bn_mean", "bn_var")  # params keys (layer, key) of a batch norm after a layer
+
+
+def has_bn(params: dict, name: str) -> bool:
+    return (name, "gamma") in params
+
+
+def _bn_forward(params: dict, name: str, y: np.ndarray, train: bool):
+    """Batch norm over the rows of ``y`` (N, units): an fc layer's batch, or a conv's batch x positions
+    (per channel). Training uses the batch statistics (biased variance) and moves the running
+    statistics (unbiased variance, as PyTorch); evaluation uses the running statistics. Returns
+    (output, cache for the backward pass or None)."""
+    gamma, beta = params[(name, "gamma")], params[(name, "beta")]
+    if not train:
+        inv = np.float32(1.0) / np.sqrt(params[(name, "bn_var")] + np.float32(BN_EPS))
+        return (y - params[(name, "bn_mean")]) * inv * gamma + beta, None
+    n = np.float32(y.shape[0])
+    mean = column_sums(y) / n
+    xc = y - mean
+    var = column_sums(xc * xc) / n
+    inv = np.float32(1.0) / np.sqrt(var + np.float32(BN_EPS))
+    xhat = xc * inv
+    m = np.float32(BN_MOMENTUM)
+    unbiased = var * (n / np.float32(max(1.0, y.shape[0] - 1)))
+    params[(name, "bn_mean")] = ((np.float32(1) - m) * params[(name, "bn_mean")] + m * mean).astype(np.float32)
+    params[(name, "bn_var")] = ((np.float32(1) - m) * params[(name, "bn_var")] + m * unbiased).astype(np.float32)
+    return xhat * gamma + beta, (xhat, inv)
+
+
+def _bn_backward(params: dict, name: str, cache, dy: np.ndarray, grads: dict) -> np.ndarray:
+    """Gradients of gamma and beta into ``grads``; returns d loss / d (pre-normalization) input."""
+    xhat, inv = cache
+    n = np.float32(dy.shape[0])
+    grads[(name, "gamma")] = column_sums(dy * xhat)
+    grads[(name, "beta")] = column_sums(dy)
+    dxhat = dy * params[(name, "gamma")]
+    return (inv / n) * (n * dxhat - column_sums(dxhat) - xhat * column_sums(dxhat * xhat))
+
+
 def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
     """Logits for inputs ``x`` (batch first). Returns (logits, caches) where caches is a list
     (one entry per layer) when ``train`` is true, else None. ``params`` maps
-    ``(layer, "weight"|"bias")`` to float32 arrays."""
+    ``(layer, "weight"|"bias")`` to float32 arrays; a layer with ``(layer, "gamma")`` (and "beta",
+    "bn_mean", "bn_var") is followed by batch normalization (per neuron after fc, per channel after
+    conv2d), whose running statistics a training forward pass updates in ``params``."""
     caches = [] if train else None
     for layer in net.layers:
         kind = layer.kind
@@ -89,7 +132,10 @@ def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
             y = matmul(x2, params[(layer.name, "weight")].T)
             if layer.bias is not None:
                 y += params[(layer.name, "bias")]
-            cache = (x2, x.shape)
+            bnc = None
+            if has_bn(params, layer.name):
+                y, bnc = _bn_forward(params, layer.name, y, train)
+            cache = (x2, x.shape, bnc)
         elif kind == "conv2d":
             w = params[(layer.name, "weight")]
             o, c, k, _ = w.shape
@@ -100,8 +146,11 @@ def forward(net: Network, params: dict, x: np.ndarray, train: bool = False):
             y = matmul(cols, w.reshape(o, -1).T)
             if layer.bias is not None:
                 y += params[(layer.name, "bias")]
+            bnc = None
+            if has_bn(params, layer.name):
+                y, bnc = _bn_forward(params, layer.name, y, train)
             y = y.reshape(b, oh, ow, o).transpose(0, 3, 1, 2)
-            cache = (cols, xp.shape, (b, oh, ow))
+            cache = (cols, xp.shape, (b, oh, ow), bnc)
         elif kind == "relu":
             y = np.maximum(x, 0)
             cache = x > 0
@@ -149,17 +198,21 @@ def backward(net: Network, params: dict, caches: list, dlogits: np.ndarray) -> d
         kind = layer.kind
         need_dx = idx > first  # the input of the first weighted layer needs no gradient
         if kind == "fc":
-            x2, in_shape = cache
+            x2, in_shape, bnc = cache
             w = params[(layer.name, "weight")]
+            if bnc is not None:
+                dy = _bn_backward(params, layer.name, bnc, dy, grads).astype(np.float32)
             grads[(layer.name, "weight")] = matmul(dy.T, x2)
             if layer.bias is not None:
                 grads[(layer.name, "bias")] = column_sums(dy)
             dy = matmul(dy, w).reshape(in_shape) if need_dx else None
         elif kind == "conv2d":
-            cols, xp_shape, (b, oh, ow) = cache
+            cols, xp_shape, (b, oh, ow), bnc = cache
             w = params[(layer.name, "weight")]
             o, c, k, _ = w.shape
             dym = dy.transpose(0, 2, 3, 1).reshape(b * oh * ow, o)
+            if bnc is not None:
+                dym = _bn_backward(params, layer.name, bnc, np.ascontiguousarray(dym), grads).astype(np.float32)
             grads[(layer.name, "weight")] = matmul(dym.T, cols).reshape(w.shape)
             if layer.bias is not None:
                 grads[(layer.name, "bias")] = column_sums(dym)

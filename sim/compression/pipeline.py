@@ -36,7 +36,9 @@ from .methods import SNIP_BATCH, cubic_sparsity, distillation_loss, random_prune
     teacher_logits, top_fraction_masks
 from .prune import _drop_smallest
 from .lowrank import factorize
-from .recipe import Distill, LowRank, Prune, Quantize, Recipe, Structured
+from .earlybird import EarlyBird
+from .supermask import Supermask
+from .recipe import Distill, LowRank, Prune, Quantize, Recipe, Slimming, Structured
 from .storage import decode_layer, index_bits_for, layer_storage, network_storage, storage_bytes, storage_table
 from .structured import structured_prune
 from .train import evaluate, init_weights, train
@@ -252,6 +254,10 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
                 net = train(net, data.train, stage.retrain, seed=_seed(seed, i), masks=masks, desc="fine-tune").net
             log(f"low-rank: {net.weight_count} weights, test accuracy {data.accuracy(net):.4f}")
             pruned = True
+        elif isinstance(stage, Slimming):
+            net = _slimming(net, stage, data, _seed(seed, i), recipe.train, log)
+            masks = full_masks(net)
+            pruned = True
         elif isinstance(stage, Distill):
             net = _distill(net, stage, data, _seed(seed, i), recipe.train)
             masks = full_masks(net)
@@ -269,6 +275,10 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
                 net = train(net, data.train, stage.retrain, seed=_seed(seed, i), masks=masks, desc="retrain").net
             log(f"structured pruning: {net.weight_count} weights left, test accuracy {data.accuracy(net):.4f}")
             pruned = True
+        elif isinstance(stage, (Supermask, EarlyBird)):
+            net, masks, name = _mask_stage(recipe, net, stage, i, data, seed, log)
+            rows.append(_stage_row(name, data.accuracy(net), net, dense_weights, network_storage(net, index_bits),
+                                   "pruned", dense_bytes))
         elif isinstance(stage, Quantize):
             if pruned:
                 rows.append(_stage_row("pruned", data.accuracy(net), net, dense_weights,
@@ -286,6 +296,37 @@ def _deep_compression(net: Network, recipe: Recipe, data: SplitData, seed: int, 
         rows.append(_stage_row("huffman", data.accuracy(decoded), decoded, dense_weights, layers, "huffman",
                                dense_bytes))
     return net, pd.DataFrame(rows, columns=list(STAGE_COLUMNS)), storage_table(layers)
+
+
+def _mask_stage(recipe: Recipe, net: Network, stage, i: int, data: SplitData, seed: int, log):
+    """Supermask or early-bird stage: (network, masks, stage-table row name)."""
+    from .earlybird import early_bird
+    from .supermask import train_supermask
+
+    where = f"stages[{i}].{stage.kind}.layers"
+    _check_layers(recipe, net, stage.layers, where)
+    if isinstance(stage, Supermask):
+        res = train_supermask(net, data.train, stage.train or recipe.train, stage.keep, stage.init, stage.layers,
+                              seed=_seed(seed, i))
+        log(f"supermask over frozen random weights: weights kept {density(res.masks):.2%}, "
+            f"test accuracy {data.accuracy(res.net):.4f}")
+        return res.net, {**full_masks(res.net), **res.masks}, "supermask"
+    res = early_bird(net, stage, data.train, recipe.train, _seed(seed, i), _seed(seed, i, 1), log)
+    log(f"early-bird ticket retrained: weights kept {density(res.masks):.2%}, "
+        f"test accuracy {data.accuracy(res.net):.4f}")
+    return res.net, res.masks, f"early_bird_epoch_{res.epoch}" + ("" if res.drawn else "_undrawn")
+def _slimming(net: Network, stage: Slimming, data: SplitData, seed: int, base, log) -> Network:
+    """Liu et al.'s network slimming: batch norm + L1 on its scales, global channel cut, fold, fine-tune."""
+    from .slimming import l1_on_scales, prune_channels, with_batchnorm
+
+    bn = with_batchnorm(net)
+    bn = train(bn, data.train, stage.train or base, seed=seed, desc="slimming (L1 on BN scales)",
+               regularize=l1_on_scales(stage.sparsity)).net
+    net, kept = prune_channels(bn, stage.keep, stage.weights)
+    log(f"slimming: kept {sum(len(k) for k in kept.values())} channels/neurons, test accuracy {data.accuracy(net):.4f}")
+    if stage.retrain is not None:
+        net = train(net, data.train, stage.retrain, seed=_seed(seed, 1), desc="fine-tune").net
+    return net
 
 
 def _gradual_masks(net: Network, masks: dict, stage: Prune, step: int) -> dict:

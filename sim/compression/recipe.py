@@ -31,7 +31,9 @@ from typing import ClassVar
 from .. import schema as S
 from ..errors import ConfigError, did_you_mean
 from ..yamlfile import read_yaml
+from .earlybird import EPSILON, FIFO, EarlyBird
 from .lottery import VARIANTS, LotteryConfig
+from .supermask import INITS, Supermask
 from .train import TrainConfig, train_config
 
 KINDS = ("deep_compression", "lottery_ticket")
@@ -78,6 +80,20 @@ class LowRank:
 
     kind: ClassVar[str] = "lowrank"
     layers: dict = field(default_factory=dict)
+    retrain: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
+class Slimming:
+    """Network slimming (Liu et al. 2017; sim/compression/slimming.py): batch norm after each hidden
+    layer, ``train`` with ``sparsity`` x L1 on its scales, keep the ``keep`` fraction of channels
+    with the largest |gamma| (one global cut), fold batch norm, fine-tune (``retrain``)."""
+
+    kind: ClassVar[str] = "slimming"
+    keep: float = 0.5
+    weights: float | None = None  # instead of keep: the cut whose result holds at most this fraction of the weights
+    sparsity: float = 1e-4  # Liu et al. Sec. 4.3: 1e-4 for VGGNet on CIFAR, 1e-5 for ResNet / DenseNet
+    train: TrainConfig | None = None
     retrain: TrainConfig | None = None
 
 
@@ -131,6 +147,13 @@ STAGES = {
     "lowrank": S.Record(LowRank, {
         "layers": S.MapOf(S.fraction(open_low=True, open_high=True)), "retrain": TRAIN_ANY,
     }),
+    "slimming": S.Record(Slimming, {
+        "keep": S.fraction(0.5, open_low=True, doc="fraction of the hidden channels/neurons kept"),
+        "weights": S.fraction(None, open_low=True, doc="instead of keep: the largest global cut keeping at most "
+                              "this fraction of the weights"),
+        "sparsity": S.nonneg(default=1e-4, doc="lambda of the L1 penalty on batch-norm scales"),
+        "train": TRAIN_ANY, "retrain": TRAIN_ANY,
+    }),
     "structured": S.Record(Structured, {
         "layers": S.MapOf(S.fraction(open_high=True)), "norm": S.choice("l1", "l1", "l2"),
         "target": S.choice("filters", "filters", "channels"), "retrain": TRAIN_ANY,
@@ -145,8 +168,18 @@ STAGES = {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
 }
+STAGES["supermask"] = S.Record(Supermask, {  # Ramanujan et al. 2020 (sim/compression/supermask.py)
+    "keep": S.fraction(0.5, open_low=True, doc="fraction of each layer's random weights the mask keeps"),
+    "init": S.choice("signed_constant", *INITS), "layers": S.Field("str_list", None), "train": TRAIN_ANY,
+})
+STAGES["early_bird"] = S.Record(EarlyBird, {  # You et al. 2020 (sim/compression/earlybird.py)
+    "rate": S.ByLayerType(S.fraction(S.REQUIRED, open_high=True, doc="fraction of the weights pruned")),
+    "output_rate_factor": S.nonneg(default=1.0), "epsilon": S.fraction(EPSILON, open_low=True),
+    "fifo": S.Field("int", FIFO, min=1, max=100), "layers": S.Field("str_list", None), "retrain": TRAIN_ANY,
+})
 TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train",
-             "lowrank": "retrain"}
+             "lowrank": "retrain", "slimming": ("train", "retrain")}
+TRAIN_KEY.update(supermask="train", early_bird="retrain")
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),
@@ -254,7 +287,7 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> tuple:
         if stage is not None:
             stages.append(stage)
     kinds = [s.kind for s in stages]
-    if "quantize" in kinds and any(k in ("prune", "structured", "distill", "lowrank") for k in kinds[kinds.index("quantize"):]):
+    if "quantize" in kinds and any(k in ("prune", "structured", "distill", "lowrank", "slimming") for k in kinds[kinds.index("quantize"):]):
         problems.append("stages: prune, structured, lowrank and distill stages must come before quantize")
     return tuple(stages)
 
@@ -265,14 +298,17 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
     S.check(STAGES[kind], opts, where, problems)
     if len(problems) > n:
         return None
-    tkey = TRAIN_KEY.get(kind)
-    tcfg = None
-    if tkey and tkey in opts:
-        try:
-            tcfg = train_config(opts[tkey], path, f"{where}.{tkey}", base=cfg)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-    stage = S.build(STAGES[kind], {k: v for k, v in opts.items() if k != tkey})
+    tkeys = TRAIN_KEY.get(kind) or ()
+    tkeys = (tkeys,) if isinstance(tkeys, str) else tkeys
+    tcfgs = {}
+    for tkey in tkeys:
+        tcfgs[tkey] = None
+        if tkey in opts:
+            try:
+                tcfgs[tkey] = train_config(opts[tkey], path, f"{where}.{tkey}", base=cfg)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    stage = S.build(STAGES[kind], {k: v for k, v in opts.items() if k not in tkeys})
     if kind == "distill":
         student = _rel(path, stage.student)
         if not os.path.exists(student):
@@ -304,4 +340,4 @@ def _stage(kind: str, opts, where: str, path: str, cfg: TrainConfig, problems: l
                             f"(straight-through); got {stage.method!r}")
     if len(problems) > n:
         return None
-    return replace(stage, **{tkey: tcfg}) if tkey else stage
+    return replace(stage, **tcfgs)

@@ -115,6 +115,10 @@ def with_weights(net: Network, weights: dict, masks: dict | None = None) -> Netw
     """Copy of ``net`` holding ``weights`` ({layer: (weight, bias)}), multiplied by ``masks``."""
     out = net.copy()
     if weights and isinstance(next(iter(weights)), tuple):
+        for lay in out.weighted_layers:  # batch-norm parameters and running statistics of a snapshot
+            if (lay.name, "gamma") in weights:
+                for key in ("gamma", "beta", "bn_mean", "bn_var"):
+                    lay.consts[key if key.startswith("bn_") else "bn_" + key] = weights[(lay.name, key)].copy()
         weights = _by_layer(weights, net)
     for layer in out.weighted_layers:
         w, b = weights[layer.name]
@@ -132,6 +136,10 @@ def _params(net: Network) -> dict:
         params[(layer.name, "weight")] = layer.weight.astype(np.float32, copy=True)
         if layer.bias is not None:
             params[(layer.name, "bias")] = layer.bias.astype(np.float32, copy=True)
+        if "bn_gamma" in layer.consts:  # a batch norm after the layer (sim/compression/slimming.py)
+            for key in ("gamma", "beta", "bn_mean", "bn_var"):
+                params[(layer.name, key)] = np.asarray(layer.consts[key if key.startswith("bn_") else "bn_" + key],
+                                                       dtype=np.float32).copy()
     return params
 
 
@@ -195,7 +203,7 @@ def _progress(total: int, desc: str):
 
 def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | None = None,
           shared: dict | None = None, snapshot_iterations: tuple[int, ...] = (), desc: str = "train",
-          start_iteration: int = 0, loss=None, project=None) -> TrainResult:
+          start_iteration: int = 0, loss=None, project=None, stop=None, regularize=None) -> TrainResult:
     """Train ``net`` (its current weights are the starting point) on ``data``.
 
     data: (x_train, y_train, x_val, y_val), x already shaped for the network.
@@ -214,6 +222,10 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
     project: ``project(params) -> params`` applied before every forward pass, with gradients
     passed straight through to the unprojected weights (the straight-through estimator of
     quantization-aware fine-tuning); the returned weights are projected.
+    stop: ``stop(epoch, weights) -> bool`` called after each epoch (0-based) with {layer: (weight,
+    bias)} (the live arrays: copy to keep); True ends training there (early-bird tickets).
+    regularize: ``regularize(params, grads)`` adds a penalty's (sub)gradient to ``grads`` in place
+    before every optimizer step (network slimming's L1 on batch-norm scales).
     """
     from .layers_np import backward, check_trainable, forward
     from .numerics import softmax_cross_entropy
@@ -274,11 +286,15 @@ def train(net: Network, data, cfg: TrainConfig, seed: int = 0, masks: dict | Non
                     _, dlogits = loss(logits, y_train[idx], idx)
                 grads = backward(net, fparams, caches, dlogits)
                 _shape_grads(grads, params, masks, shared, cfg.weight_decay)
+                if regularize is not None:
+                    regularize(params, grads)
                 opt.step(params, grads)
                 _apply(params, masks, shared)
                 it += 1
                 bar.update(1)
                 record(it)
+            if stop is not None and stop(epoch, _by_layer(params, net)):
+                break
     final = best[3] if cfg.restore_best else _snapshot(params, net)
     if project is not None:
         final = project(final)

@@ -35,7 +35,10 @@ METHODS = {  # name -> what the target (fraction of weights kept) becomes in one
     "gradual": "Zhu & Gupta's cubic schedule over 4 pruning steps with training between",
     "snip": "SNIP at initialization (one global cut), then training from that initialization",
     "l1_neurons": "Li et al.'s L1-norm filter/neuron pruning of every hidden layer, then fine-tuning",
-    "lowrank": "truncated SVD of every hidden fc layer, then fine-tuning",
+    "supermask": "Ramanujan et al.'s edge-popup mask over frozen random weights (untrained), scores trained",
+    "early_bird": "You et al.'s early-bird ticket drawn during dense training from init, then fine-tuning",
+    "lowrank": "truncated SVD of every hidden fc and conv layer (conv: k x k conv to rank r, then 1x1), then fine-tuning",
+    "slimming": "Liu et al.'s network slimming: BN + L1 on its scales (lambda 1e-4), global channel cut, fine-tuning",
 }
 COLUMNS = ["method", "target_weights_kept", "weights_kept_fraction", "seed", "accuracy", "storage_bytes", "macs",
            "effectual_macs", "hwconfig", "cycles", "latency_s", "energy_per_inference_pj",
@@ -136,13 +139,27 @@ def recipe_stages(method: str, target: float, net, retrain) -> list:
         frac = round(1.0 - unit_fraction_for(net, target), 6)
         st = {"layers": {n: frac for n in hidden}, "norm": "l1", "target": "filters"}
         return [{"structured": {**st, "retrain": retrain} if retrain else st}]
+    if method == "slimming":
+        st = {"weights": target}
+        return [{"slimming": {**st, "retrain": retrain} if retrain else st}]
     if method == "lowrank":
-        fc = [lay.name for lay in net.weighted_layers[:-1] if lay.kind == "fc"]
+        fc = [lay.name for lay in net.weighted_layers[:-1] if lay.kind in ("fc", "conv2d")]
         if not fc:
-            raise ConfigError(net.source or net.name, "lowrank: the model has no hidden fc layer to factorize")
+            raise ConfigError(net.source or net.name, "lowrank: the model has no hidden fc or conv layer to factorize")
         lr = {"layers": {n: target for n in fc}}
         return [{"lowrank": {**lr, "retrain": retrain} if retrain else lr}]
+    if method in ("supermask", "early_bird"):
+        return _ticket_stages(method, target, retrain)
     raise ValueError(method)
+
+
+def _ticket_stages(method: str, target: float, retrain) -> list:
+    """Supermask (scores trained with the spec's train settings) or early-bird (search with the spec's
+    train settings, the ticket fine-tuned with its retrain) at ``target`` of the weights kept."""
+    if method == "supermask":
+        return [{"supermask": {"keep": target}}]
+    eb = {"rate": round(1.0 - target, 6)}
+    return [{"early_bird": {**eb, "retrain": retrain} if retrain else eb}]
 
 
 def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -> list[dict]:
