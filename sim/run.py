@@ -13,7 +13,7 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .execution.execute import execute as kernel_execute
-from .execution.modes import MODES, check_fits, choose_mode, shapes_profile
+from .execution.modes import MODES, VALUE_MODES, check_fits, choose_mode, shapes_profile
 from .engine.numerics import FloatReference, design_numerics, traced
 from .execution.profile import WorkProfile
 from .execution.reference import execute_reference
@@ -52,7 +52,7 @@ def as_hardware(hardware) -> HardwareConfig:
 def as_network(model, seed: int | None = None, execute: str = "full", batch: int = 1) -> Network:
     """A loaded ``Network`` as is; a path (model YAML, .onnx, SCALE-Sim .csv) is loaded, with
     ``seed`` as the seed of any synthetic weights. A SCALE-Sim topology path is loaded from shapes
-    only unless ``execute="full"`` (dense synthetic weights then, after a memory check)."""
+    only unless ``execute`` is "full" or "sampled" (dense synthetic weights then, after a memory check)."""
     if isinstance(model, Network):
         return model
     if isinstance(model, (str, os.PathLike)):
@@ -60,9 +60,9 @@ def as_network(model, seed: int | None = None, execute: str = "full", batch: int
         if str(path).lower().endswith(".csv"):
             from .workload.topology import load_topology
             shapes = load_topology(path, seed=0 if seed is None else seed, shapes_only=True)
-            if execute != "full":
+            if execute not in VALUE_MODES:
                 return shapes
-            check_fits(shapes, batch, "full")  # before any weight is drawn
+            check_fits(shapes, batch, execute)  # before any weight is drawn
         return load_network(path, seed=seed)
     raise TypeError(f"model must be a Network or the path of a model file; got {type(model).__name__}")
 
@@ -160,7 +160,7 @@ class Execution:
     profile: WorkProfile
     accuracy: float | None  # the float model's (the network as given)
     reference: FloatReference | None = None  # per-layer float outputs each design is compared with
-    mode: str = "full"  # execution mode (sim.execution.modes): full or shapes
+    mode: str = "full"  # execution mode (sim.execution.modes): full, sampled or shapes
     mode_reason: str = ""
 
 
@@ -170,8 +170,8 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
 
     batch: samples the hardware processes (the first ``batch`` test samples for networks with a
     dataset). Accuracy, where labels exist, is measured on the whole test split.
-    execute: "full" (every output), "shapes" (no values: work from shapes and stated densities,
-    no outputs, no accuracy) or "auto" (see ``sim.execution.modes.choose_mode``); a mode whose
+    execute: "full" (every output), "sampled" (large fc layers counted on a stratified row sample:
+    no accuracy), "shapes" (no values: work from shapes and stated densities, no outputs, no accuracy) or "auto" (see ``sim.execution.modes.choose_mode``); a mode whose
     memory estimate exceeds the budget is a ConfigError naming the mode that would fit.
     """
     check_choice("prepare", "executor", executor, EXECUTORS)
@@ -187,8 +187,7 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
         from .execution.sampled import execute_sampled
         if inputs is None:
             data = real_inputs(net, data_dir)
-            inputs = (np.concatenate([data[0]] * -(-batch // len(data[0])))[:batch] if data is not None
-                      else synthetic_inputs(net, batch, seed))
+            inputs = _first(data[0], batch) if data is not None else synthetic_inputs(net, batch, seed)
         outputs, profile = execute_sampled(net, inputs, seed=seed)
         return Execution(net, outputs, profile, None, None, mode, reason)
     accuracy = None
@@ -201,8 +200,7 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
             accuracy = float(np.mean(np.argmax(logits, axis=1) == y_all))
             reference = FloatReference(net, x_all, y_all, layer_outputs,
                                        _calibration_inputs(net, data_dir), executor)
-            reps = -(-batch // len(x_all))
-            inputs = np.concatenate([x_all] * reps)[:batch]
+            inputs = _first(x_all, batch)
         else:
             inputs = synthetic_inputs(net, batch, seed)
     if reference is None:
@@ -211,6 +209,11 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     else:
         outputs, profile = _execute_values(net, inputs, executor)
     return Execution(net, outputs, profile, accuracy, reference, mode, reason)
+
+
+def _first(x: np.ndarray, batch: int) -> np.ndarray:
+    """The first ``batch`` samples of ``x``, cycling through it when it holds fewer."""
+    return np.concatenate([x] * -(-batch // len(x)))[:batch]
 
 
 def _calibration_inputs(net: Network, data_dir):

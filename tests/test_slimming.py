@@ -73,7 +73,7 @@ def test_prune_channels_shrinks_layer_and_consumer(rng):
     assert out.layer("fc1").weight.shape == (3, 6) and out.layer("fc2").weight.shape == (4, 3)
 
 
-def test_lowrank_conv_at_full_rank_equals_the_layer(rng):
+def test_lowrank_conv_at_full_rank_equals_the_layer(rng, monkeypatch):
     from sim.compression import lowrank
     net = network_from_dict({"input_shape": [2, 6, 6], "layers": [
         {"name": "c1", "type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1, "stride": 2},
@@ -83,23 +83,16 @@ def test_lowrank_conv_at_full_rank_equals_the_layer(rng):
         lay.bias = rng.normal(size=lay.bias.shape).astype(np.float32)
     x = rng.normal(size=(2, 2, 6, 6)).astype(np.float32)
     want, _ = forward(net, _params(net), x)
-    orig = lowrank.rank_for
-    try:
-        lowrank.rank_for = lambda layer, keep: 3  # full rank of the (3, 18) matrix
-        out = lowrank.factorize(net, "c1", 1.0)
-    finally:
-        lowrank.rank_for = orig
+    monkeypatch.setattr(lowrank, "rank_for", lambda layer, keep: 3)  # full rank of the (3, 18) matrix
+    out = lowrank.factorize(net, "c1", 1.0)
     assert [lay.kind for lay in out.weighted_layers][:2] == ["conv2d", "conv2d"]
     got, _ = forward(out, _params(out), x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     # at rank 1: the best rank-1 approximation of the (O, C*k*k) matrix (Eckart-Young)
     w = net.layer("c1").weight.reshape(3, -1).astype(np.float64)
     u, s, vt = np.linalg.svd(w)
-    lowrank.rank_for = lambda layer, keep: 1
-    try:
-        one = lowrank.factorize(net, "c1", 1.0)
-    finally:
-        lowrank.rank_for = orig
+    monkeypatch.setattr(lowrank, "rank_for", lambda layer, keep: 1)
+    one = lowrank.factorize(net, "c1", 1.0)
     a, b = one.weighted_layers[0].weight, one.weighted_layers[1].weight
     approx = b.reshape(3, 1).astype(np.float64) @ a.reshape(1, -1)
     np.testing.assert_allclose(np.linalg.norm(w - approx), np.sqrt((s[1:] ** 2).sum()), rtol=1e-3)

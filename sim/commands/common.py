@@ -70,15 +70,15 @@ def load_model_for(args):
         raise ConfigError("--density", f"must be in [0, 1]; got {args.density}")
     seed = args.seed if args.model else None
     mode = getattr(args, "execute", "full")
-    if path.lower().endswith(".csv") and (mode == "shapes" or mode == "full" or args.density is None):
-        from ..execution.modes import check_fits
+    from ..execution.modes import VALUE_MODES, check_fits  # lazy: check and --help load no execution stage
+    if path.lower().endswith(".csv") and (mode in ("shapes",) + VALUE_MODES or args.density is None):
         from ..workload.topology import load_topology
         net = load_topology(path, seed=seed or 0, shapes_only=True)  # shapes only: no weight drawn yet
         net.meta["weight_density"] = 1.0 if args.density is None else float(args.density)
         if mode == "shapes" or (mode == "auto" and args.density is None):
             return net
-        if mode == "full":
-            check_fits(net, args.batch, "full")  # stop before drawing weights that would not fit
+        if mode in VALUE_MODES:
+            check_fits(net, args.batch, mode)  # stop before drawing weights that would not fit
     return load_network(path, seed=seed, density=args.density, input_shape=shape)
 
 

@@ -74,23 +74,21 @@ def early_bird(arch: Network, stage: EarlyBird, data, search: TrainConfig, seed:
     and retrain it with ``stage.retrain`` (no retraining when None)."""
     net = init_weights(arch, seed)
     rates = layer_rates(net, stage.rate, stage.output_rate_factor, stage.layers)
-    masks_hist: list = []
     distances: list = []
-    state = {"epoch": 0, "weights": None}
+    state = {"epoch": 0, "weights": None, "masks": None}
 
     def stop(epoch, weights):
         masks = magnitude_masks(with_weights(net, weights), "percentile", rates=rates)
-        if masks_hist:
-            distances.append(mask_distance(masks_hist[-1], masks))
-        masks_hist[:] = [masks]
-        state["epoch"], state["weights"] = epoch + 1, {k: (w.copy(), None if b is None else b.copy())
-                                                       for k, (w, b) in weights.items()}
+        if state["masks"] is not None:
+            distances.append(mask_distance(state["masks"], masks))
+        state["epoch"], state["masks"] = epoch + 1, masks
+        state["weights"] = {k: (w.copy(), None if b is None else b.copy()) for k, (w, b) in weights.items()}
         return draw_epoch(distances, stage.fifo, stage.epsilon) is not None
 
     train(net, data, TrainConfig(**{**search.__dict__, "restore_best": False}), seed=seed, stop=stop,
           desc="early-bird search")
     drawn = draw_epoch(distances, stage.fifo, stage.epsilon) is not None
-    masks = masks_hist[-1]
+    masks = state["masks"]
     ticket = apply_masks(with_weights(net, state["weights"]), masks)
     log(f"early-bird ticket {'drawn' if drawn else 'not drawn (budget ended)'} at epoch {state['epoch']} "
         f"(mask distances {', '.join(f'{d:.3f}' for d in distances)})")

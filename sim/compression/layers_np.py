@@ -78,7 +78,6 @@ def _plane_means(x: np.ndarray) -> np.ndarray:
 
 BN_EPS = 1e-5  # PyTorch's BatchNorm default
 BN_MOMENTUM = 0.1  # running statistics: r <- (1 - m) r + m * batch statistic (PyTorch's default)
-BN_KEYS = ("gamma", "beta", "bn_mean", "bn_var")  # params keys (layer, key) of a batch norm after a layer
 
 
 def has_bn(params: dict, name: str) -> bool:

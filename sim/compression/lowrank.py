@@ -52,52 +52,41 @@ def rank_for(layer: Layer, keep_fraction: float) -> int:
     return max(1, int(keep_fraction * out_f * in_f // (out_f + in_f)))
 
 
-def factorize(net: Network, name: str, keep_fraction: float, seed: int = 0) -> Network:
-    """Copy of ``net`` where fc layer ``name`` becomes ``name``_a (rank x in, no bias) then ``name``
-    (out x rank, the original bias)."""
-    index = next((i for i, lay in enumerate(net.layers) if lay.name == name), None)
-    if index is not None and net.layers[index].kind == "conv2d":
-        return _factorize_conv(net, index, keep_fraction, seed)
-    if index is None or net.layers[index].kind != "fc":
-        raise ValueError(f"low-rank factorization needs an fc or conv2d layer; {name!r} is "
-                         f"{'not in the model' if index is None else net.layers[index].kind}")
-    if any(lay.inputs for lay in net.layers):
-        raise ValueError("low-rank factorization supports chain-shaped networks (no named layer inputs)")
-    out = net.copy()
-    lay = out.layers[index]
-    rank = rank_for(lay, keep_fraction)
-    v = top_right_subspace(lay.weight, rank, seed)
-    a = Layer(name=f"{name}_a", kind="fc", in_shape=lay.in_shape, out_shape=(rank,),
-              weight=np.ascontiguousarray(v.T), bias=None)
-    lay.weight = matmul(np.ascontiguousarray(lay.weight, dtype=np.float32), v)
-    lay.in_shape = (rank,)
-    lay.quant = None
-    out.layers.insert(index, a)
-    return out
-
-
 GEOMETRY_ATTRS = ("kernel", "strides", "pads", "dilations")
 
 
-def _factorize_conv(net: Network, index: int, keep_fraction: float, seed: int) -> Network:
-    """conv ``name`` -> ``name``_a (rank, C, kh, kw; its stride and padding; no bias) then ``name``
-    (a 1x1 conv, O x rank, the original bias)."""
-    lay = net.layers[index]
-    if lay.groups != 1 or lay.dilation != 1 or any(k in lay.attrs for k in GEOMETRY_ATTRS):
-        raise ValueError(f"low-rank factorization supports square conv2d with groups 1 and dilation 1; "
-                         f"{lay.name!r} is not")
-    if any(x.inputs for x in net.layers):
+def factorize(net: Network, name: str, keep_fraction: float, seed: int = 0) -> Network:
+    """Copy of ``net`` where layer ``name`` becomes ``name``_a (the rank x in factor, no bias) then
+    ``name`` (out x rank, the original bias). fc: two fc layers; conv2d (square, groups 1, dilation
+    1): a conv (rank, C, kh, kw) with the original stride and padding, then a 1x1 conv."""
+    index = next((i for i, lay in enumerate(net.layers) if lay.name == name), None)
+    kind = None if index is None else net.layers[index].kind
+    if kind not in ("fc", "conv2d"):
+        raise ValueError(f"low-rank factorization needs an fc or conv2d layer; {name!r} is "
+                         f"{'not in the model' if index is None else kind}")
+    if any(lay.inputs for lay in net.layers):
         raise ValueError("low-rank factorization supports chain-shaped networks (no named layer inputs)")
+    src = net.layers[index]
+    if kind == "conv2d" and (src.groups != 1 or src.dilation != 1 or any(k in src.attrs for k in GEOMETRY_ATTRS)):
+        raise ValueError(f"low-rank factorization supports square conv2d with groups 1 and dilation 1; "
+                         f"{name!r} is not")
     out = net.copy()
     lay = out.layers[index]
     o = lay.weight.shape[0]
     rank = rank_for(lay, keep_fraction)
     w2 = np.ascontiguousarray(lay.weight.reshape(o, -1), dtype=np.float32)
-    v = top_right_subspace(w2, rank, seed)  # (C*kh*kw, rank)
-    mid = (rank,) + tuple(lay.out_shape[1:])
-    a = lay.replace(name=f"{lay.name}_a", out_shape=mid, weight=np.ascontiguousarray(v.T).reshape((rank,) + lay.weight.shape[1:]),
-                    bias=None, quant=None, attrs=dict(lay.attrs), consts={})
-    lay.weight = matmul(w2, v).reshape(o, rank, 1, 1)
-    lay.in_shape, lay.kernel_size, lay.stride, lay.padding, lay.quant = mid, 1, 1, 0, None
+    v = top_right_subspace(w2, rank, seed)  # (in or C*kh*kw, rank)
+    b = matmul(w2, v)
+    if kind == "fc":
+        a = Layer(name=f"{name}_a", kind="fc", in_shape=lay.in_shape, out_shape=(rank,),
+                  weight=np.ascontiguousarray(v.T), bias=None)
+        lay.weight, lay.in_shape = b, (rank,)
+    else:
+        mid = (rank,) + tuple(lay.out_shape[1:])
+        a = lay.replace(name=f"{name}_a", out_shape=mid, bias=None, quant=None, attrs=dict(lay.attrs), consts={},
+                        weight=np.ascontiguousarray(v.T).reshape((rank,) + lay.weight.shape[1:]))
+        lay.weight = b.reshape(o, rank, 1, 1)
+        lay.in_shape, lay.kernel_size, lay.stride, lay.padding = mid, 1, 1, 0
+    lay.quant = None
     out.layers.insert(index, a)
     return out

@@ -315,6 +315,8 @@ def _mask_stage(recipe: Recipe, net: Network, stage, i: int, data: SplitData, se
     log(f"early-bird ticket retrained: weights kept {density(res.masks):.2%}, "
         f"test accuracy {data.accuracy(res.net):.4f}")
     return res.net, res.masks, f"early_bird_epoch_{res.epoch}" + ("" if res.drawn else "_undrawn")
+
+
 def _slimming(net: Network, stage: Slimming, data: SplitData, seed: int, base, log) -> Network:
     """Liu et al.'s network slimming: batch norm + L1 on its scales, global channel cut, fold, fine-tune."""
     from .slimming import l1_on_scales, prune_channels, with_batchnorm

@@ -167,19 +167,19 @@ STAGES = {
     "encode": S.Record(Encode, {
         "index_bits": S.ByLayerType(S.Field("int", DEFAULT_INDEX_BITS, min=1, max=16)),
     }),
+    "supermask": S.Record(Supermask, {  # Ramanujan et al. 2020 (sim/compression/supermask.py)
+        "keep": S.fraction(0.5, open_low=True, doc="fraction of each layer's random weights the mask keeps"),
+        "init": S.choice("signed_constant", *INITS), "layers": S.Field("str_list", None), "train": TRAIN_ANY,
+    }),
+    "early_bird": S.Record(EarlyBird, {  # You et al. 2020 (sim/compression/earlybird.py)
+        "rate": S.ByLayerType(S.fraction(S.REQUIRED, open_high=True, doc="fraction of the weights pruned")),
+        "output_rate_factor": S.nonneg(default=1.0), "epsilon": S.fraction(EPSILON, open_low=True),
+        "fifo": S.Field("int", FIFO, min=1, max=100), "layers": S.Field("str_list", None), "retrain": TRAIN_ANY,
+    }),
 }
-STAGES["supermask"] = S.Record(Supermask, {  # Ramanujan et al. 2020 (sim/compression/supermask.py)
-    "keep": S.fraction(0.5, open_low=True, doc="fraction of each layer's random weights the mask keeps"),
-    "init": S.choice("signed_constant", *INITS), "layers": S.Field("str_list", None), "train": TRAIN_ANY,
-})
-STAGES["early_bird"] = S.Record(EarlyBird, {  # You et al. 2020 (sim/compression/earlybird.py)
-    "rate": S.ByLayerType(S.fraction(S.REQUIRED, open_high=True, doc="fraction of the weights pruned")),
-    "output_rate_factor": S.nonneg(default=1.0), "epsilon": S.fraction(EPSILON, open_low=True),
-    "fifo": S.Field("int", FIFO, min=1, max=100), "layers": S.Field("str_list", None), "retrain": TRAIN_ANY,
-})
+AFTER_PRUNING = {"quantize", "encode"}  # every other stage changes which weights exist: it comes first
 TRAIN_KEY = {"prune": "retrain", "structured": "retrain", "quantize": "finetune", "distill": "train",
-             "lowrank": "retrain", "slimming": ("train", "retrain")}
-TRAIN_KEY.update(supermask="train", early_bird="retrain")
+             "lowrank": "retrain", "slimming": ("train", "retrain"), "supermask": "train", "early_bird": "retrain"}
 _LC = LotteryConfig()
 LOTTERY = S.Record(LotteryConfig, {
     "rounds": S.Field("int", _LC.rounds, min=1, max=100),
@@ -287,8 +287,10 @@ def _stages(raw, path: str, cfg: TrainConfig, problems: list) -> tuple:
         if stage is not None:
             stages.append(stage)
     kinds = [s.kind for s in stages]
-    if "quantize" in kinds and any(k in ("prune", "structured", "distill", "lowrank", "slimming") for k in kinds[kinds.index("quantize"):]):
-        problems.append("stages: prune, structured, lowrank and distill stages must come before quantize")
+    late = [k for k in kinds[kinds.index("quantize"):] if k not in AFTER_PRUNING] if "quantize" in kinds else []
+    if late:
+        problems.append(f"stages: {', '.join(sorted(set(STAGES) - AFTER_PRUNING))} stages must come before quantize; "
+                        f"got {', '.join(dict.fromkeys(late))} after it")
     return tuple(stages)
 
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from ..workload.network import Network
 from .structured import shrink
+from .train import BN_CONSTS
 
 DEFAULT_SPARSITY = 1e-4  # Liu et al. 2017, Sec. 4.3: lambda = 1e-4 (VGG, CIFAR); 1e-5 for ResNet / DenseNet
-BN_CONSTS = ("bn_gamma", "bn_beta", "bn_mean", "bn_var")
 
 
 def hidden_layers(net: Network) -> list[str]:
@@ -82,7 +82,7 @@ def fold_batchnorm(net: Network) -> Network:
     for lay in out.layers:
         if "bn_gamma" not in lay.consts:
             continue
-        g, beta, mean, var = (np.asarray(lay.consts.pop(k), np.float64) for k in BN_CONSTS)
+        g, beta, mean, var = (np.asarray(lay.consts.pop(k), np.float64) for k in BN_CONSTS.values())
         s = g / np.sqrt(var + BN_EPS)
         bias = np.zeros(len(g)) if lay.bias is None else lay.bias.astype(np.float64)
         lay.weight = (lay.weight.astype(np.float64) * s.reshape((-1,) + (1,) * (lay.weight.ndim - 1))).astype(np.float32)
@@ -97,23 +97,24 @@ def prune_channels(net: Network, keep: float, weights: float | None = None) -> t
     at most that fraction of ``net``'s weights (bisection on the channel count; a channel of a wide
     layer carries more weights than one of a narrow layer, so a channel fraction misses a weight
     target). Returns (network without batch norm, {layer: kept indices})."""
+    scales, folded = gammas(net), fold_batchnorm(net)
     if weights is not None:
-        scales = gammas(net)
         total = sum(s.size for s in scales.values())
         lo, hi = len(scales), total  # lo channels always fit (at least one per layer is kept anyway)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if _cut(net, mid / total)[0].weight_count <= weights * net.weight_count:
+            if _cut(folded, scales, mid / total)[0].weight_count <= weights * net.weight_count:
                 lo = mid
             else:
                 hi = mid - 1
         keep = lo / total
-    return _cut(net, keep)
+    return _cut(folded, scales, keep)
 
 
-def _cut(net: Network, keep: float) -> tuple[Network, dict]:
-    kept = channels_to_keep(gammas(net), keep)
-    out = fold_batchnorm(net)
+def _cut(folded: Network, scales: dict, keep: float) -> tuple[Network, dict]:
+    """``folded`` (batch norm already folded) without the channels ``channels_to_keep`` drops."""
+    kept = channels_to_keep(scales, keep)
+    out = folded
     for name, idx in kept.items():
         producer = next(i for i, lay in enumerate(out.layers) if lay.name == name)
         if len(idx) < out.layers[producer].weight.shape[0]:

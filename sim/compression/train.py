@@ -28,6 +28,9 @@ from ..errors import ConfigError
 from ..workload.network import Network
 
 OPTIMIZERS = ("adam", "sgd")
+# A batch norm after a weighted layer (sim/compression/slimming.py): its training parameter key
+# (layer, key) -> the Layer.consts entry that holds it between training runs.
+BN_CONSTS = {"gamma": "bn_gamma", "beta": "bn_beta", "bn_mean": "bn_mean", "bn_var": "bn_var"}
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,8 @@ def with_weights(net: Network, weights: dict, masks: dict | None = None) -> Netw
     if weights and isinstance(next(iter(weights)), tuple):
         for lay in out.weighted_layers:  # batch-norm parameters and running statistics of a snapshot
             if (lay.name, "gamma") in weights:
-                for key in ("gamma", "beta", "bn_mean", "bn_var"):
-                    lay.consts[key if key.startswith("bn_") else "bn_" + key] = weights[(lay.name, key)].copy()
+                for key, const in BN_CONSTS.items():
+                    lay.consts[const] = weights[(lay.name, key)].copy()
         weights = _by_layer(weights, net)
     for layer in out.weighted_layers:
         w, b = weights[layer.name]
@@ -137,9 +140,8 @@ def _params(net: Network) -> dict:
         if layer.bias is not None:
             params[(layer.name, "bias")] = layer.bias.astype(np.float32, copy=True)
         if "bn_gamma" in layer.consts:  # a batch norm after the layer (sim/compression/slimming.py)
-            for key in ("gamma", "beta", "bn_mean", "bn_var"):
-                params[(layer.name, key)] = np.asarray(layer.consts[key if key.startswith("bn_") else "bn_" + key],
-                                                       dtype=np.float32).copy()
+            for key, const in BN_CONSTS.items():
+                params[(layer.name, key)] = np.asarray(layer.consts[const], dtype=np.float32).copy()
     return params
 
 

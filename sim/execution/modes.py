@@ -40,6 +40,7 @@ from ..workload.network import Layer, Network
 from .profile import LayerWork, WorkProfile
 
 MODES = ("auto", "full", "sampled", "shapes")
+VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight values
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
@@ -83,19 +84,18 @@ def stated_weight_density(layer: Layer, net: Network) -> float:
 
 
 def estimate_memory(net: Network, batch: int, mode: str) -> int:
-    """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full" or "shapes")."""
-    if mode == "sampled":
-        from .sampled import sample_fraction_for
-        frac = {l.name: sample_fraction_for(l) for l in net.layers}
-    else:
-        frac = {}
+    """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full", "sampled"
+    or "shapes"). A sampled layer converts only its sample's share of the stored weights."""
     if mode == "shapes":
         return BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+    if mode == "sampled":
+        from .sampled import sample_fraction_for
     weights = 0
     for layer in net.layers:
         if layer.weight is not None:
             count = int(layer.weight.size)
-            weights += 4 * count + 12 * int(round(frac.get(layer.name, 1.0) * stated_weight_density(layer, net) * count))
+            frac = sample_fraction_for(layer) if mode == "sampled" else 1.0
+            weights += 4 * count + 12 * int(round(frac * stated_weight_density(layer, net) * count))
     act = 0
     if net.independent:  # every layer's input is drawn up front
         act = sum(4 * batch * _elems(l.in_shape) for l in net.layers)
@@ -133,8 +133,8 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
         if full <= budget:
             return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
         return "shapes", f"full execution would need about {mib(full)} (budget {mib(budget)}): work from shapes"
-    if requested == "full" and is_placeholder(net):
-        raise ConfigError("--execute", f"full execution of {net.name!r} needs weight values; it was loaded from "
+    if requested in VALUE_MODES and is_placeholder(net):
+        raise ConfigError("--execute", f"{requested} execution of {net.name!r} needs weight values; it was loaded from "
                                        "shapes only (load it with a density, or use --execute shapes)")
     need = check_fits(net, batch, requested, budget)
     return requested, f"--execute {requested}: estimated {mib(need)} of {mib(budget)}"
@@ -277,5 +277,5 @@ def is_placeholder(net: Network) -> bool:
     return any(l.weight is not None and l.weight.size and all(s == 0 for s in l.weight.strides) for l in net.layers)
 
 
-__all__ = ["MODES", "estimate_full_seconds", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",
+__all__ = ["MODES", "VALUE_MODES", "estimate_full_seconds", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",
            "stated_weight_density"]

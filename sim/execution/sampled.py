@@ -41,6 +41,8 @@ Accuracy is not reported from a sampled run.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..kernels import formats
@@ -48,7 +50,7 @@ from ..kernels.csr import csr_matmul, csr_matvec
 from ..kernels.simd import TILE_LANES
 from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
-from .execute import _finish, _is_integer, _words, execute_layer, grouped_writes
+from .execute import _finish, _words, execute_layer
 from .profile import LayerWork, WorkProfile
 from .reference import rows_of, run_layers
 
@@ -126,6 +128,18 @@ def _row_writes(sub_mask: np.ndarray, cols_per_block: int, batch: int, register_
     return runs * tiled + grouped * (batch - tiled)
 
 
+def _rows_of_layer(layer: Layer, rows: np.ndarray) -> Layer:
+    """``layer`` restricted to output ``rows``: its weights and their encoding (codes, integer
+    values, per-row scales), for the weight-word conversion of the sample."""
+    q = layer.quant
+    if q is not None:
+        sliced = {name: getattr(q, name)[rows] for name in ("codes", "qvalues") if getattr(q, name) is not None}
+        if q.scale is not None and np.size(q.scale) == layer.weight.shape[0]:
+            sliced["scale"] = np.asarray(q.scale).ravel()[rows]
+        q = dataclasses.replace(q, **sliced)
+    return layer.replace(weight=layer.weight[rows], quant=q)
+
+
 def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
                strata: int = STRATA) -> tuple[np.ndarray, LayerWork]:
     """Output (every row) and extrapolated LayerWork of an fc layer counted on a row sample."""
@@ -142,19 +156,7 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     nnz = int(nnz_rows.sum())
     rng = np.random.default_rng([seed, 104729, n_rows, n_in])
     rows, strata_of, bounds = stratified_rows(n_rows, fraction, strata, rng)
-    sub = Layer.__new__(Layer)  # a view of the sampled rows for the weight-word conversion
-    sub.__dict__.update(layer.__dict__)
-    sub.weight = w[rows]
-    if layer.quant is not None:
-        import copy
-        q = copy.copy(layer.quant)
-        for name in ("codes", "qvalues"):
-            if getattr(q, name, None) is not None:
-                setattr(q, name, getattr(q, name)[rows])
-        if getattr(q, "scale", None) is not None and np.size(q.scale) == n_rows:
-            q.scale = np.asarray(q.scale).ravel()[rows]
-        sub.quant = q
-    mask, words, codebook, row_scale = _words(sub)
+    mask, words, codebook, row_scale = _words(_rows_of_layer(layer, rows))
     row_tile, block_cols = formats.csr_tile_shape(n_rows, n_in, nnz, batch)  # the full layer's geometry
     tiles = formats.csr_tiles_from_dense(mask, words, row_tile, block_cols)
     work = np.empty(rows.size, dtype=np.int64)
@@ -213,13 +215,10 @@ def execute_sampled(net: Network, inputs, seed: int = 0, threshold: int = SAMPLE
     (default: ``sample_fraction_for``)."""
 
     def step(layer: Layer, xs):
-        f = sample_fraction_for(layer, threshold)
-        if fraction is not None and f < 1.0 or (fraction is not None and layer.kind == "fc"
-                                                and layer.weight is not None and layer.weight.size >= threshold):
-            f = float(fraction)
-        if layer.kind == "fc" and layer.weight is not None and (f < 1.0 or fraction is not None) \
-                and not _is_integer(layer, False) and layer.weight.size >= threshold:
-            return sampled_fc(layer, xs, f, seed)
+        if layer.kind == "fc" and layer.weight is not None and layer.weight.size >= threshold:
+            f = sample_fraction_for(layer, threshold) if fraction is None else float(fraction)
+            if f < 1.0 or fraction is not None:
+                return sampled_fc(layer, xs, f, seed)
         return execute_layer(layer, xs)
 
     return run_layers(net, inputs, step)

@@ -123,43 +123,38 @@ def unit_fraction_for(net, target: float) -> float:
 
 
 def recipe_stages(method: str, target: float, net, retrain) -> list:
-    """The one recipe stage that takes ``net`` to ``target`` of its weights with ``method``."""
+    """The one recipe stage that takes ``net`` to ``target`` of its weights with ``method``
+    (fine-tuned with ``retrain`` where the method fine-tunes; SNIP and supermask train with the
+    spec's train settings, early-bird searches with them)."""
     hidden = [lay.name for lay in net.weighted_layers[:-1]]
     rate = round(1.0 - target, 6)
-    prune = {"rate": rate, "retrain": retrain} if retrain else {"rate": rate}
+
+    def stage(kind: str, **opts) -> list:
+        return [{kind: {**opts, "retrain": retrain} if retrain else opts}]
+
     if method == "magnitude":
-        return [{"prune": {"method": "percentile", **prune}}]
+        return stage("prune", method="percentile", rate=rate)
     if method == "random":
-        return [{"prune": {"method": "random", **prune}}]
+        return stage("prune", method="random", rate=rate)
     if method == "gradual":
-        return [{"prune": {"method": "gradual", "rounds": 4, **prune}}]
+        return stage("prune", method="gradual", rounds=4, rate=rate)
     if method == "snip":  # trains from its pruned initialization with the spec's train settings
         return [{"prune": {"method": "snip", "rate": rate}}]
     if method == "l1_neurons":
         frac = round(1.0 - unit_fraction_for(net, target), 6)
-        st = {"layers": {n: frac for n in hidden}, "norm": "l1", "target": "filters"}
-        return [{"structured": {**st, "retrain": retrain} if retrain else st}]
+        return stage("structured", layers={n: frac for n in hidden}, norm="l1", target="filters")
     if method == "slimming":
-        st = {"weights": target}
-        return [{"slimming": {**st, "retrain": retrain} if retrain else st}]
+        return stage("slimming", weights=target)
     if method == "lowrank":
         fc = [lay.name for lay in net.weighted_layers[:-1] if lay.kind in ("fc", "conv2d")]
         if not fc:
             raise ConfigError(net.source or net.name, "lowrank: the model has no hidden fc or conv layer to factorize")
-        lr = {"layers": {n: target for n in fc}}
-        return [{"lowrank": {**lr, "retrain": retrain} if retrain else lr}]
-    if method in ("supermask", "early_bird"):
-        return _ticket_stages(method, target, retrain)
-    raise ValueError(method)
-
-
-def _ticket_stages(method: str, target: float, retrain) -> list:
-    """Supermask (scores trained with the spec's train settings) or early-bird (search with the spec's
-    train settings, the ticket fine-tuned with its retrain) at ``target`` of the weights kept."""
+        return stage("lowrank", layers={n: target for n in fc})
     if method == "supermask":
         return [{"supermask": {"keep": target}}]
-    eb = {"rate": round(1.0 - target, 6)}
-    return [{"early_bird": {**eb, "retrain": retrain} if retrain else eb}]
+    if method == "early_bird":
+        return stage("early_bird", rate=rate)
+    raise ValueError(method)
 
 
 def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -> list[dict]:
