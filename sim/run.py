@@ -13,7 +13,8 @@ import pandas as pd
 
 from .engine.cost import estimate
 from .execution.execute import execute as kernel_execute
-from .execution.modes import MODES, VALUE_MODES, check_fits, choose_mode, shapes_profile
+from .execution.modes import (MODES, VALUE_MODES, check_fits, choose_mode, estimate_memory, is_placeholder,
+                              memory_budget_bytes, shapes_profile)
 from .engine.numerics import FloatReference, design_numerics, traced
 from .execution.profile import WorkProfile
 from .execution.reference import execute_reference
@@ -27,7 +28,7 @@ from .paths import resolve_path
 from .report.files import write_run
 from .report.html import html_table
 from .report.price import energy_rows, layer_rows, summary_row
-from .workload.load import load_network
+from .workload.load import load_network, unpack
 from .workload.network import Network
 
 ENGINES = ("auto", "event", "analytical")  # auto = event: the SimPy model
@@ -51,19 +52,33 @@ def as_hardware(hardware) -> HardwareConfig:
 
 def as_network(model, seed: int | None = None, execute: str = "full", batch: int = 1) -> Network:
     """A loaded ``Network`` as is; a path (model YAML, .onnx, SCALE-Sim .csv) is loaded, with
-    ``seed`` as the seed of any synthetic weights. A SCALE-Sim topology path is loaded from shapes
-    only unless ``execute`` is "full" or "sampled" (dense synthetic weights then, after a memory check)."""
+    ``seed`` as the seed of any synthetic weights. Synthetic weights are drawn only for the value
+    modes ("full", "sampled", "auto"), after a memory check on the shapes: ``execute="shapes"`` (or
+    an "auto" run whose sampled estimate does not fit) gets the shapes-only network. Model YAMLs
+    keep their large synthesized layers packed (``load_network(packed=True)``); a SCALE-Sim topology
+    is drawn dense."""
     if isinstance(model, Network):
         return model
     if isinstance(model, (str, os.PathLike)):
         path = resolve_path(model)
-        if str(path).lower().endswith(".csv"):
+        low = str(path).lower()
+        if low.endswith(".onnx"):
+            return load_network(path, seed=seed)
+        if low.endswith(".csv"):
             from .workload.topology import load_topology
             shapes = load_topology(path, seed=0 if seed is None else seed, shapes_only=True)
             if execute not in VALUE_MODES:
                 return shapes
             check_fits(shapes, batch, execute)  # before any weight is drawn
-        return load_network(path, seed=seed)
+            return load_network(path, seed=seed)
+        shapes = load_network(path, seed=seed, shapes_only=True)
+        if execute == "shapes" or not is_placeholder(shapes):  # nothing to draw (or weights from a file)
+            return shapes
+        if execute in VALUE_MODES:
+            check_fits(shapes, batch, execute)  # before any weight is drawn
+        elif estimate_memory(shapes, batch, "sampled") > memory_budget_bytes():
+            return shapes  # auto: not even sampled execution fits; choose_mode says shapes
+        return load_network(path, seed=seed, packed=True)
     raise TypeError(f"model must be a Network or the path of a model file; got {type(model).__name__}")
 
 
@@ -181,6 +196,8 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     net = as_network(model, seed, execute, int(batch))
     check_run_size(net, int(batch), seed)  # before anything is allocated (every mode: its simulation scales with batch)
     mode, reason = choose_mode(net, int(batch), execute)
+    if mode == "full" and is_packed(net):  # the float reference and design numerics read dense weights
+        unpack(net)
     if mode == "shapes":
         return Execution(net, None, shapes_profile(net, int(batch)), None, mode=mode, mode_reason=reason)
     if mode == "sampled":  # no accuracy, no design numerics: outputs are partly BLAS, counts extrapolated
@@ -223,10 +240,32 @@ def _calibration_inputs(net: Network, data_dir):
     return inputs_for(net, "train", data_dir=data_dir)[0]
 
 
+def is_packed(net: Network) -> bool:
+    """Some layer holds its weights packed (``load_network(packed=True)``)."""
+    return any("packed" in lay.attrs for lay in net.layers)
+
+
+def reads_weight_values(hw: HardwareConfig) -> bool:
+    """Does costing on ``hw`` read weight values (beyond shapes and the profile's counts)? Only a
+    dense systolic array (no zero skipping, no N:M sparse cores) does not."""
+    from .engine.dataflows import get
+    from .engine.dataflows.systolic import Systolic
+    pe = hw.pe_array
+    return not (type(get(hw)) is Systolic and pe is not None and not pe.skip_zero_weights
+                and getattr(pe, "structured_sparsity", None) is None)
+
+
+def _for_design(hw: HardwareConfig, ex: Execution) -> None:
+    """Packed weights made dense (once, in place) when the design's cost model reads weight values."""
+    if is_packed(ex.net) and reads_weight_values(hw):
+        unpack(ex.net)
+
+
 def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     """Simulate and price one execution on one design (a HardwareConfig or a hardware YAML)."""
     check_choice("cost", "engine", engine, ENGINES)
     hw = as_hardware(hardware)
+    _for_design(hw, ex)
     result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_rows(result, hw)
     layers = layer_rows(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
@@ -238,6 +277,7 @@ def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     """Only the one-row summary of ``cost`` (what a sweep point keeps), without the per-layer table."""
     check_choice("summarize", "engine", engine, ENGINES)
     hw = as_hardware(hardware)
+    _for_design(hw, ex)
     result = simulate(hw, ex.net, ex.profile, engine)
     return _summary(result, hw, ex, energy_rows(result, hw))
 

@@ -79,6 +79,8 @@ def load_model_for(args):
             return net
         if mode in VALUE_MODES:
             check_fits(net, args.batch, mode)  # stop before drawing weights that would not fit
+    if path.lower().endswith((".yaml", ".yml")):  # shapes: no weight drawn; else large layers kept packed
+        return load_network(path, seed=seed, shapes_only=mode == "shapes", packed=mode != "shapes")
     return load_network(path, seed=seed, density=args.density, input_shape=shape)
 
 

@@ -85,18 +85,51 @@ def _cached(layer: Layer, form: tuple, build):
     return value
 
 
+def _encoding(layer: Layer):
+    """(codebook, row_scale or None) of a weighted layer: small arrays, cached per layer."""
+    q = layer.quant
+    if q is not None and q.kind == "kmeans" and q.codes is not None and q.codebook is not None:
+        return np.ascontiguousarray(q.codebook, dtype=np.float32), None
+    if q is not None and q.kind in ("linear", "binary") and q.qvalues is not None and q.scale is not None:
+        return _EMPTY_CODEBOOK, np.broadcast_to(np.asarray(q.scale, dtype=np.float32).ravel(),
+                                                (layer.weight.shape[0],)).copy()
+    return _EMPTY_CODEBOOK, None
+
+
 def _words(layer: Layer):
-    """(mask, words, codebook, row_scale or None) of a weighted layer (see the module docstring)."""
+    """(mask, words, codebook, row_scale or None) of a weighted layer (see the module docstring).
+    Built when a layout is converted and not kept: ``words`` aliases the float32 weight (no copy)."""
     w = layer.weight
     mask = w != 0
     q = layer.quant
+    codebook, row_scale = _encoding(layer)
     if q is not None and q.kind == "kmeans" and q.codes is not None and q.codebook is not None:
-        codes = q.codes.astype(np.uint8 if q.bits <= 8 else np.uint16)
-        return mask, codes, np.ascontiguousarray(q.codebook, dtype=np.float32), None
-    if q is not None and q.kind in ("linear", "binary") and q.qvalues is not None and q.scale is not None:
-        scale = np.broadcast_to(np.asarray(q.scale, dtype=np.float32).ravel(), (w.shape[0],)).copy()
-        return mask, q.qvalues.astype(np.int8), _EMPTY_CODEBOOK, scale
-    return mask, w.astype(np.float32), _EMPTY_CODEBOOK, None
+        return mask, q.codes.astype(np.uint8 if q.bits <= 8 else np.uint16, copy=False), codebook, None
+    if row_scale is not None:
+        return mask, q.qvalues.astype(np.int8, copy=False), codebook, row_scale
+    return mask, w.astype(np.float32, copy=False), codebook, None
+
+
+def _nnz(layer: Layer) -> int:
+    """Stored weights of a layer (counted once per layer and weights)."""
+    return _cached(layer, ("nnz",), lambda: layer.weight_nnz)
+
+
+def _csr_tiles(layer: Layer, tile_shape: tuple):
+    """The CSR tile layout of an fc layer; a packed layer's is built from its positions (no dense matrix)."""
+    packed = layer.attrs.get("packed")
+    if packed is not None and layer.quant is None:
+        rows, cols = packed.rows_cols()
+        return formats.csr_tiles_from_coo(rows, cols, packed.values, layer.weight.shape, *tile_shape)
+    mask, words, _, _ = _words(layer)
+    return formats.csr_tiles_from_dense(mask, words, *tile_shape)
+
+
+def _unpacked(layer: Layer) -> Layer:
+    """A temporary copy of a packed layer with its dense weight (for the executors that read the
+    dense tensor); dropped, and its converted layouts with it, when the caller is done."""
+    return layer.replace(weight=layer.attrs["packed"].dense(),
+                         attrs={k: v for k, v in layer.attrs.items() if k != "packed"})
 
 
 def _is_integer(layer: Layer, quantize_acts: bool) -> bool:
@@ -118,15 +151,16 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
     lw.batch = batch
     n_rows, n_in = layer.weight.shape
     integer = _is_integer(layer, quantize_acts)
-    mask, words, codebook, row_scale = _cached(layer, ("words",), lambda: _words(layer))
-    nnz = int(np.count_nonzero(mask)) if mask.size else 0
+    codebook, row_scale = _cached(layer, ("encoding",), lambda: _encoding(layer))
+    nnz = _nnz(layer)
     x_scale = 1.0
     if integer:
         x2, x_scale = quantize_per_tensor(x2)
     acc_dtype = np.int32 if integer else np.float32
     if fc_dataflow == "csc":
         n_parts = max(1, numba.config.NUMBA_NUM_THREADS)  # fixed, so the layout is cached once
-        partptr, rows, values = _cached(layer, ("csc", n_parts), lambda: formats.csc_from_dense(mask, words, n_parts))
+        partptr, rows, values = _cached(layer, ("csc", n_parts),
+                                        lambda: formats.csc_from_dense(*_words(layer)[:2], n_parts))
         out = np.empty((batch, n_rows), dtype=acc_dtype)
         work = np.empty(n_rows, dtype=np.int64)
         eff = int(csc_spmv(partptr, rows, values, codebook, x2, out, work))
@@ -138,8 +172,7 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
         lw.pe_work = eie_pe_work(layer, x2, n_pes).sum(axis=0)
     else:
         tile_shape = formats.csr_tile_shape(n_rows, n_in, nnz, batch)
-        tiles = _cached(layer, ("csr-tiles",) + tile_shape,
-                        lambda: formats.csr_tiles_from_dense(mask, words, *tile_shape))
+        tiles = _cached(layer, ("csr-tiles",) + tile_shape, lambda: _csr_tiles(layer, tile_shape))
         work = np.empty(n_rows, dtype=np.int64)
         lw.weight_words_read = nnz
         lw.index_words_read = nnz + tiles[0].size + tiles[1].size
@@ -152,11 +185,11 @@ def _fc(layer: Layer, x: np.ndarray, lw: LayerWork, fc_dataflow: str, n_pes: int
             outT = np.empty((n_rows, batch), dtype=acc_dtype)
             eff = int(csr_matmul(*tiles[:3], tiles[3], codebook, np.ascontiguousarray(x2.T), outT, work))
             out = outT.T
-            lw.psum_writes = _matmul_writes(tiles[1], batch, words.dtype == np.float32 and not integer)
+            lw.psum_writes = _matmul_writes(tiles[1], batch, tiles[3].dtype == np.float32 and not integer)
         lw.act_reads = nnz * batch
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1))
-    _mac_counts(lw, layer, batch * n_rows * n_in, nnz * batch, eff, work)
+    _mac_counts(lw, layer, batch * n_rows * n_in, nnz * batch, eff, work, nnz)
     return y.reshape((samples,) + tuple(layer.out_shape))
 
 
@@ -185,7 +218,8 @@ def _finish(out, row_scale, x_scale, integer, bias, shape):
     return y
 
 
-def _mac_counts(lw: LayerWork, layer: Layer, macs: int, stored_macs: int, eff: int, out_work: np.ndarray):
+def _mac_counts(lw: LayerWork, layer: Layer, macs: int, stored_macs: int, eff: int, out_work: np.ndarray,
+                nnz: int):
     """The reference's MAC counters from the kernel's counts: ``stored_macs`` are MACs of stored
     (nonzero) weights on real (non-padding) activations."""
     lw.macs = int(macs)
@@ -193,7 +227,7 @@ def _mac_counts(lw: LayerWork, layer: Layer, macs: int, stored_macs: int, eff: i
     lw.skipped_zero_weight = int(macs - stored_macs)
     lw.skipped_zero_act = int(stored_macs - eff)
     lw.weight_count = layer.weight_count
-    lw.weight_nnz = layer.weight_nnz
+    lw.weight_nnz = int(nnz)
     lw.out_work = np.asarray(out_work, dtype=np.int64)
 
 
@@ -202,9 +236,9 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
     p, s = layer.padding, layer.stride
     out_c, oh, ow = layer.out_shape
     integer = _is_integer(layer, quantize_acts)
-    mask, words, codebook, row_scale = _cached(layer, ("words",), lambda: _words(layer))
+    codebook, row_scale = _cached(layer, ("encoding",), lambda: _encoding(layer))
     ptr, offsets, values = _cached(layer, ("conv",), lambda: formats.conv_from_dense(
-        mask, words, layer.in_shape, layer.groups, layer.dilation, p))
+        *_words(layer)[:2], layer.in_shape, layer.groups, layer.dilation, p))
     x_scale = 1.0
     xin = np.ascontiguousarray(x, dtype=np.float32)
     if integer:
@@ -230,7 +264,7 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
     lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
     y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
     real = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)
-    _mac_counts(lw, layer, batch * layer.dense_macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0))
+    _mac_counts(lw, layer, batch * layer.dense_macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0), nnz)
     lw.padding_macs = lw.macs - real
     lw.skipped_zero_weight -= lw.padding_macs
     return y
@@ -286,7 +320,11 @@ def _pool(layer: Layer, x: np.ndarray, lw: LayerWork) -> np.ndarray:
 
 def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", n_pes: int = 1,
                   quantize_acts: bool = False) -> tuple[np.ndarray, LayerWork]:
-    """Output and LayerWork of one layer for its input tensors (batch first)."""
+    """Output and LayerWork of one layer for its input tensors (batch first). A packed layer
+    (``workload.synthetic.Packed``) runs on its compressed form where the kernel reads one (CSR fc),
+    else on a dense copy built for this call only."""
+    if "packed" in layer.attrs and not (layer.kind == "fc" and layer.quant is None and fc_dataflow == "csr"):
+        return execute_layer(_unpacked(layer), xs, fc_dataflow, n_pes, quantize_acts)
     x = xs[0]
     batch = x.shape[0]
     lw = LayerWork(name=layer.name, kind=layer.kind, batch=batch,
@@ -294,13 +332,13 @@ def execute_layer(layer: Layer, xs: list[np.ndarray], fc_dataflow: str = "csr", 
                    in_act_nnz=int(sum(np.count_nonzero(t) for t in xs)))
     lw.in_nnz_per_sample = np.count_nonzero(x.reshape(batch, -1), axis=1).astype(np.int64)
     if layer.kind == "fc":
-        with threads(threads_for(layer.weight_nnz * batch * layer.tokens)):
+        with threads(threads_for(_nnz(layer) * batch * layer.tokens)):
             y = _fc(layer, x, lw, fc_dataflow, n_pes, quantize_acts)
     elif layer.kind in ("conv2d", "maxpool", "avgpool") and layer.general_window:
         with threads(threads_for(max(layer.weight_nnz, 1) * batch * int(np.prod(layer.out_shape[1:])))):
             y = execute_window(layer, x, lw)
     elif layer.kind == "conv2d":
-        with threads(threads_for(layer.weight_nnz * batch * int(np.prod(layer.out_shape[1:])))):
+        with threads(threads_for(_nnz(layer) * batch * int(np.prod(layer.out_shape[1:])))):
             y = _conv(layer, x, lw, quantize_acts)
     elif layer.kind in ("maxpool", "avgpool"):
         with threads(threads_for(x.size)):

@@ -23,11 +23,14 @@ activation reads; conv reads ``nnz`` weights per sample and ``nnz x OH x OW`` ac
 
 Memory estimate
 ---------------
-``estimate_memory`` bounds a mode's peak resident bytes before anything large is allocated:
-a fixed interpreter + library baseline, float32 dense weights plus the kernels' converted copy
-(values and int64 indices of every stored weight, i.e. 12 bytes per nonzero), and the largest
-set of activations alive at once (a layer's inputs and output, batch included, float32, twice
-for the kernel's padded / converted input). ``shapes`` needs only the baseline and the profile.
+``estimate_memory`` bounds a mode's peak resident bytes before anything large is allocated: a
+fixed interpreter + library baseline (larger once the numba kernels are loaded); the weights as
+held (dense float32, or 12 bytes per nonzero for layers loaded packed, ``load_network(packed=True)``;
+full execution makes packed layers dense for its float reference); the layouts the kernels keep per
+layer (12 bytes per stored conv weight, 8 per fc weight) and the largest transient of one layer's
+conversion; and the most activations alive at once (the executor frees a tensor after its last
+reader; full execution keeps every layer's output for the float reference). A sampled layer
+converts only its sample's share. ``shapes`` needs only the baseline and the profile.
 """
 from __future__ import annotations
 
@@ -44,7 +47,6 @@ VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight va
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
-BASELINE_BYTES = 400 * 2**20  # python + numpy + numba + pandas + simpy + the jitted kernels
 _RELU_KEEPS = 0.5
 
 
@@ -71,41 +73,104 @@ def _elems(shape) -> int:
 
 
 def stated_weight_density(layer: Layer, net: Network) -> float:
-    """The density the model states for ``layer``: the topology's density (times n/m for N:M
-    layers) when its weights are the shapes-only placeholder, else the real weights' density."""
+    """The density the model states for ``layer``: when its weights are the shapes-only placeholder,
+    the model YAML's ``weight_density`` of the layer (``meta["weight_densities"]``) or the
+    topology's density (times n/m for N:M layers), else the real (or packed) weights' density."""
     w = layer.weight
     if w is None:
         return 1.0
-    if w.size and all(s == 0 for s in w.strides):  # a broadcast placeholder: no values exist
+    if _is_placeholder_weight(layer):  # a broadcast placeholder: no values exist
+        per_layer = net.meta.get("weight_densities") or {}
+        if layer.name in per_layer:
+            return float(per_layer[layer.name])
         d = float(net.meta.get("weight_density", 1.0))
         nm = layer.sparsity
         return d * min(1.0, nm[0] / nm[1]) if nm else d
     return layer.weight_density
 
 
-def estimate_memory(net: Network, batch: int, mode: str) -> int:
-    """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full", "sampled"
-    or "shapes"). A sampled layer converts only its sample's share of the stored weights."""
-    if mode == "shapes":
-        return BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+def _is_placeholder_weight(layer: Layer) -> bool:
+    w = layer.weight
+    return (w is not None and w.size > 0 and all(s == 0 for s in w.strides) and "packed" not in layer.attrs)
+
+
+# Peak-memory model (bytes), calibrated on this machine's runs (tests/test_memory_estimate.py checks
+# estimate >= 0.8 x measured VmHWM on the benchmark models).
+SHAPES_BASELINE_BYTES = 170 * 2**20  # python + numpy + pandas + simpy + the engine (no kernels run)
+VALUE_BASELINE_BYTES = 260 * 2**20  # ... plus numba and the jitted kernels loaded from its cache
+_CACHED_CONV = 12  # bytes per stored weight of the conv layout kept per layer (int64 offset + float32 word)
+_CACHED_FC = 8  # ... of the CSR tiles (word + 1-2 byte index + per-(row, block) counts)
+_BUILD_PER_NNZ = 80  # transient bytes per stored weight while one layer's layout is built (nonzero, argsort)
+_BUILD_PER_WEIGHT = 1  # ... per dense weight (the mask)
+_PACKED = 12  # bytes per stored weight of a packed layer (int64 position + float32 value)
+
+
+def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]:
+    """(resident, cached layout, transient build) bytes of one weighted layer's weights in ``mode``."""
+    count = int(layer.weight.size)
+    nnz = int(round(stated_weight_density(layer, net) * count))
+    packed = "packed" in layer.attrs
+    frac = 1.0
     if mode == "sampled":
         from .sampled import sample_fraction_for
-    weights = 0
+        frac = sample_fraction_for(layer)
+    if frac < 1.0:  # sampled fc: the packed (or dense) weights, the sample's layout, a sparse or BLAS product
+        resident = _PACKED * nnz if packed else 4 * count
+        build = (40 * nnz if packed else count) + int(frac * (4 * count + _BUILD_PER_NNZ * nnz))
+        return resident, 0, build
+    resident = 4 * count if (not packed or mode == "full") else _PACKED * nnz
+    cached = (_CACHED_CONV if layer.kind == "conv2d" else _CACHED_FC) * nnz
+    build = _BUILD_PER_NNZ * nnz + _BUILD_PER_WEIGHT * count + (4 * count if packed and mode != "full" else 0)
+    return resident, cached, build
+
+
+def _live_activation_bytes(net: Network, batch: int, keep_all: bool) -> int:
+    """Most float32 activation bytes alive at once: the tensors a later layer still reads (the
+    executor frees a tensor after its last reader), the layer's output and the kernel's padded /
+    converted copies of its input and output; ``keep_all``: every output is kept (the float
+    reference of full execution)."""
+    if net.independent:  # every layer's input is drawn up front
+        return 4 * batch * (sum(_elems(l.in_shape) for l in net.layers)
+                            + max((2 * _elems(l.out_shape) for l in net.layers), default=0))
+    sizes = {"input": 4 * batch * _elems(net.input_shape)}
+    sources = [net.sources(i) for i in range(len(net.layers))]
+    last_use: dict[str, int] = {}
+    for i, names in enumerate(sources):
+        for name in names:
+            last_use[name] = i
+    outputs = set(net.output_names)
+    alive = {"input": sizes["input"]}
+    kept = 0
+    peak = 0
+    for i, layer in enumerate(net.layers):
+        out = 4 * batch * _elems(layer.out_shape)
+        ins = sum(alive.get(n, 0) for n in set(sources[i]))
+        peak = max(peak, sum(alive.values()) + kept + out + ins + 2 * out)
+        alive[layer.name] = out
+        for name in set(sources[i]):
+            if last_use.get(name) == i and name not in outputs and name in alive:
+                size = alive.pop(name)
+                kept += size if keep_all and name != "input" else 0
+    return peak
+
+
+def estimate_memory(net: Network, batch: int, mode: str) -> int:
+    """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full", "sampled"
+    or "shapes"): the baseline of the loaded libraries; for the value modes the weights as held
+    (dense float32, or packed), the converted layouts the kernels keep per layer, the largest
+    transient of one layer's conversion, and the activations alive at once (full execution also
+    keeps every layer's output for the float reference). ``shapes`` needs only its baseline and the
+    profile. A sampled layer converts only its sample's share of the stored weights."""
+    if mode == "shapes":
+        return SHAPES_BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+    resident = cached = build = 0
     for layer in net.layers:
         if layer.weight is not None:
-            count = int(layer.weight.size)
-            frac = sample_fraction_for(layer) if mode == "sampled" else 1.0
-            weights += 4 * count + 12 * int(round(frac * stated_weight_density(layer, net) * count))
-    act = 0
-    if net.independent:  # every layer's input is drawn up front
-        act = sum(4 * batch * _elems(l.in_shape) for l in net.layers)
-        act += max((8 * batch * _elems(l.out_shape) for l in net.layers), default=0)
-    else:
-        for layer in net.layers:
-            live = 4 * batch * (2 * _elems(layer.in_shape) + _elems(layer.out_shape))
-            act = max(act, live)
-        act += 4 * batch * _elems(net.input_shape)
-    return BASELINE_BYTES + weights + act
+            r, c, b = _weight_bytes(layer, net, mode)
+            resident, cached, build = resident + r, cached + c, max(build, b)
+    act = _live_activation_bytes(net, batch, keep_all=mode == "full")
+    profile = 64 * sum(_elems(l.out_shape[:1]) for l in net.layers) + 16 * batch * len(net.layers)
+    return VALUE_BASELINE_BYTES + resident + cached + build + act + profile
 
 
 def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes: int | None = None
@@ -120,8 +185,8 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
     mib = _mib
     if requested == "auto":
         if is_placeholder(net):
-            return "shapes", ("the model has no weight values (a SCALE-Sim topology without --density): "
-                              "work from shapes and stated densities")
+            return "shapes", ("the model was loaded without weight values (shapes only, e.g. a SCALE-Sim "
+                              "topology without --density): work from shapes and stated densities")
         t = estimate_full_seconds(net, batch)
         if full > budget or (t > FULL_TIME_LIMIT_S and not net.dataset):
             from .sampled import has_sampled_layers
@@ -273,8 +338,9 @@ def shapes_profile(net: Network, batch: int) -> WorkProfile:
 
 
 def is_placeholder(net: Network) -> bool:
-    """True when the network's weights are shapes-only placeholders (no values to execute)."""
-    return any(l.weight is not None and l.weight.size and all(s == 0 for s in l.weight.strides) for l in net.layers)
+    """True when the network's weights are shapes-only placeholders (no values to execute; packed
+    layers have values)."""
+    return any(_is_placeholder_weight(l) for l in net.layers)
 
 
 __all__ = ["MODES", "VALUE_MODES", "estimate_full_seconds", "check_fits", "choose_mode", "estimate_memory", "is_placeholder", "memory_budget_bytes", "shapes_profile",

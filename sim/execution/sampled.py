@@ -140,6 +140,27 @@ def _rows_of_layer(layer: Layer, rows: np.ndarray) -> Layer:
     return layer.replace(weight=layer.weight[rows], quant=q)
 
 
+def _packed_rows(layer: Layer, packed, prow, pcol, nnz_rows, rows) -> Layer:
+    """``_rows_of_layer`` of a packed fc layer (no quantization): the sampled rows made dense."""
+    starts = np.zeros(nnz_rows.size + 1, dtype=np.int64)
+    np.cumsum(nnz_rows, out=starts[1:])
+    sub = np.zeros((rows.size, int(np.prod(packed.shape[1:]))), dtype=np.float32)
+    for i, r in enumerate(rows):
+        lo, hi = starts[r], starts[r + 1]
+        sub[i, pcol[lo:hi]] = packed.values[lo:hi]
+    return layer.replace(weight=sub, attrs={k: v for k, v in layer.attrs.items() if k != "packed"})
+
+
+def _sparse_product(packed, pcol, nnz_rows, x2: np.ndarray) -> np.ndarray:
+    """``x2 @ W.T`` (float32) of a packed weight, as a sparse product (scipy's CSR)."""
+    from scipy.sparse import csr_matrix  # imported on use: only sampled packed layers need it
+
+    indptr = np.zeros(nnz_rows.size + 1, dtype=np.int64)
+    np.cumsum(nnz_rows, out=indptr[1:])
+    w = csr_matrix((packed.values, pcol, indptr), shape=(nnz_rows.size, int(np.prod(packed.shape[1:]))))
+    return np.ascontiguousarray(np.asarray(w @ x2.T, dtype=np.float32).T)
+
+
 def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
                strata: int = STRATA) -> tuple[np.ndarray, LayerWork]:
     """Output (every row) and extrapolated LayerWork of an fc layer counted on a row sample."""
@@ -150,13 +171,20 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     x2 = np.ascontiguousarray(rows_of(layer, x), dtype=np.float32)
     batch = x2.shape[0]
     lw.batch = batch
-    w = layer.weight
-    n_rows, n_in = w.shape
-    nnz_rows = np.count_nonzero(w, axis=1).astype(np.int64)
+    n_rows, n_in = layer.weight.shape[0], int(np.prod(layer.weight.shape[1:]))
+    packed = layer.attrs.get("packed")
+    if packed is not None:  # compressed form: per-row counts and the sample's rows from the positions
+        prow, pcol = packed.rows_cols()
+        nnz_rows = np.bincount(prow, minlength=n_rows).astype(np.int64)
+    else:
+        nnz_rows = np.count_nonzero(layer.weight, axis=1).astype(np.int64)
     nnz = int(nnz_rows.sum())
     rng = np.random.default_rng([seed, 104729, n_rows, n_in])
     rows, strata_of, bounds = stratified_rows(n_rows, fraction, strata, rng)
-    mask, words, codebook, row_scale = _words(_rows_of_layer(layer, rows))
+    if packed is not None:
+        mask, words, codebook, row_scale = _words(_packed_rows(layer, packed, prow, pcol, nnz_rows, rows))
+    else:
+        mask, words, codebook, row_scale = _words(_rows_of_layer(layer, rows))
     row_tile, block_cols = formats.csr_tile_shape(n_rows, n_in, nnz, batch)  # the full layer's geometry
     tiles = formats.csr_tiles_from_dense(mask, words, row_tile, block_cols)
     work = np.empty(rows.size, dtype=np.int64)
@@ -172,7 +200,10 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
             out_s = outT.T
     bias_s = None if layer.bias is None else layer.bias[rows]
     y_s = _finish(out_s, row_scale, 1.0, False, bias_s, (1, -1))
-    y = x2 @ w.T.astype(np.float32, copy=False)
+    if packed is not None:
+        y = _sparse_product(packed, pcol, nnz_rows, x2)
+    else:
+        y = x2 @ layer.weight.T.astype(np.float32, copy=False)
     if layer.bias is not None:
         y += layer.bias.reshape(1, -1)
     y[:, rows] = y_s
@@ -183,7 +214,7 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     lw.macs = batch * n_rows * n_in
     stored = nnz * batch
     lw.skipped_zero_weight = lw.macs - stored
-    lw.weight_count, lw.weight_nnz = layer.weight_count, layer.weight_nnz
+    lw.weight_count, lw.weight_nnz = layer.weight_count, nnz
     lw.weight_words_read = nnz
     lw.index_words_read = nnz + (n_tiles + 1) + n_tiles * n_blocks * row_tile
     lw.act_reads = stored

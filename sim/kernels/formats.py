@@ -52,13 +52,20 @@ def csr_tiles_from_dense(mask: np.ndarray, words: np.ndarray, row_tile: int, blo
     column within the block (uint8 up to 256 columns, else uint16: 1 or 2 bytes per weight),
     ``values`` the weight words.
     """
-    n_rows, n_in = mask.shape
+    rows, cols = np.nonzero(mask)
+    return csr_tiles_from_coo(rows, cols, words[rows, cols], mask.shape, row_tile, block_cols)
+
+
+def csr_tiles_from_coo(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple, row_tile: int,
+                       block_cols: int):
+    """``csr_tiles_from_dense`` of the stored weights given as (row, column, word), in row-major
+    order (as ``np.nonzero`` gives them): no dense matrix is needed."""
+    n_rows, n_in = shape
     n_blocks = max(1, -(-n_in // max(1, block_cols)))
     cols_per_block = max(1, -(-n_in // n_blocks))
     if cols_per_block > 0xFFFF:
         raise ValueError(f"column blocks of {cols_per_block} > 65535 columns do not fit uint16 counts")
     n_tiles = max(1, -(-n_rows // row_tile))
-    rows, cols = np.nonzero(mask)
     tile, blk = rows // row_tile, cols // cols_per_block
     order = np.argsort(tile * n_blocks + blk, kind="stable")  # stable: (row, col) order kept inside
     seg = (tile * n_blocks + blk) * row_tile + rows % row_tile
@@ -68,7 +75,7 @@ def csr_tiles_from_dense(mask: np.ndarray, words: np.ndarray, row_tile: int, blo
     local = (cols - blk * cols_per_block)[order]
     index_type = np.uint8 if cols_per_block <= 256 else np.uint16
     return (tile_ptr, counts.reshape(n_tiles, n_blocks, row_tile), local.astype(index_type),
-            np.ascontiguousarray(words[rows[order], cols[order]]))
+            np.ascontiguousarray(values[order]))
 
 
 def part_bounds(n_rows: int, n_parts: int) -> np.ndarray:

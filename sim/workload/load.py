@@ -39,7 +39,7 @@ from ..yamlfile import read_yaml
 from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab
 from .npzfile import float_array_problem, quant_problems, read_npz
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
-from .synthetic import synthetic_weight
+from .synthetic import COMPRESSED_ABOVE_ELEMENTS, dense_weight, packed_weight, synthetic_weight
 
 DATASETS = ("digits", "mnist5k", "mnist")
 TOP = S.Record(dict, {
@@ -90,12 +90,20 @@ def _too_big(p: _Problems, where: str, what: str, shape) -> bool:
 
 
 def load_network(path: str | os.PathLike, seed: int | None = None, density: float | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> Network:
+                 input_shape: tuple[int, ...] | None = None, shapes_only: bool = False,
+                 packed: bool = False) -> Network:
     """Load a network from a model YAML, an ONNX file or a SCALE-Sim topology CSV.
 
     seed: overrides the file's seed for synthetic weights. density: weight density of synthetic
     weights for formats that carry none (SCALE-Sim topologies; default dense). input_shape: per-sample
     input shape for ONNX graphs whose input has symbolic dimensions.
+    shapes_only: model YAMLs without a weights file and topologies draw no weights: every weighted
+    layer gets a read-only all-ones view that takes no memory, and ``meta["weight_densities"]``
+    (YAML) or ``meta["weight_density"]`` (topology) states the densities (``--execute shapes``).
+    packed: synthesized layers above ``synthetic.COMPRESSED_ABOVE_ELEMENTS`` weights keep their
+    weights in compressed form (``layer.attrs["packed"]``, a ``synthetic.Packed``; ``layer.weight``
+    is then the all-ones view): the same weights, 12 bytes per nonzero instead of 4 per weight.
+    Executors read them through ``sim.execution.execute.dense_weight``; ``unpack`` makes them dense.
     """
     path = str(path)
     check_seed(seed, "seed")
@@ -105,12 +113,14 @@ def load_network(path: str | os.PathLike, seed: int | None = None, density: floa
         return load_onnx(path, input_shape=input_shape)
     if suffix == ".csv":
         from .topology import load_topology
-        return load_topology(path, seed=0 if seed is None else seed, density=1.0 if density is None else density)
+        return load_topology(path, seed=0 if seed is None else seed, density=1.0 if density is None else density,
+                             shapes_only=shapes_only)
     data = read_yaml(path)
-    return network_from_dict(data, path, seed=seed)
+    return network_from_dict(data, path, seed=seed, shapes_only=shapes_only, packed=packed)
 
 
-def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network:
+def network_from_dict(data: dict, path: str, seed: int | None = None, shapes_only: bool = False,
+                      packed: bool = False) -> Network:
     p = _Problems(path)
     p.check(TOP, data, "")
     name = data.get("name") or Path(path).stem
@@ -140,8 +150,10 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
     if weights_file is not None:
         wpath = os.path.join(os.path.dirname(path), str(weights_file))
         _load_weights(p, layers, wpath, layers_raw)
+    elif shapes_only:
+        densities = _placeholder_weights(layers, layers_raw)
     else:
-        _synthesize_weights(layers, layers_raw, base_seed)
+        _synthesize_weights(layers, layers_raw, base_seed, packed)
     outputs = data.get("outputs", [])
     names = {lay.name for lay in layers}
     if isinstance(outputs, str):
@@ -154,6 +166,8 @@ def network_from_dict(data: dict, path: str, seed: int | None = None) -> Network
     vocab = input_vocab(layers)
     if vocab:
         meta["vocab"] = vocab
+    if shapes_only and weights_file is None:
+        meta["weight_densities"] = densities
     return Network(name=str(name), input_shape=tuple(shape), layers=layers, input_density=input_density,
                    dataset=dataset, independent=independent,
                    accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None, source=path,
@@ -419,16 +433,45 @@ def _generic_layer(p: _Problems, where: str, kind: str, spec: dict, in_shapes: l
     return Layer(out_shape=out, weight=weight, attrs=attrs, consts=consts, **common)
 
 
-def _synthesize_weights(layers: list[Layer], raw: list, seed: int) -> None:
+def _spec_density(raw: list, layer: Layer) -> float:
+    spec = next(s for s in raw if isinstance(s, dict) and str(s.get("name", "")) == layer.name)
+    return float(spec.get("weight_density", 1.0))
+
+
+def _placeholder_weights(layers: list[Layer], raw: list) -> dict:
+    """Shapes only: all-ones read-only views (no memory) in place of every weight; returns the
+    stated density of each weighted layer by name."""
+    densities = {}
+    for layer in layers:
+        if layer.is_weighted and layer.weight is not None:
+            layer.weight = np.broadcast_to(np.float32(1.0), layer.weight.shape)
+            densities[layer.name] = _spec_density(raw, layer)
+    return densities
+
+
+def unpack(net: Network) -> Network:
+    """``net`` with every packed layer's weight made dense in place (``load_network(packed=True)``)."""
+    for layer in net.layers:
+        if "packed" in layer.attrs:
+            layer.weight = dense_weight(layer)
+            del layer.attrs["packed"]
+    return net
+
+
+def _synthesize_weights(layers: list[Layer], raw: list, seed: int, packed: bool = False) -> None:
     for i, layer in enumerate(layers):
         if layer.kind == "gather" and "table" in layer.consts and not np.any(layer.consts["table"]):
             rng = np.random.default_rng([seed, i])
             layer.consts["table"] = rng.standard_normal(layer.consts["table"].shape).astype(np.float32)
         if not layer.is_weighted:
             continue
-        spec = next(s for s in raw if isinstance(s, dict) and str(s.get("name", "")) == layer.name)
         rng = np.random.default_rng([seed, i])
-        layer.weight = synthetic_weight(layer.weight.shape, float(spec.get("weight_density", 1.0)), rng)
+        shape, density = layer.weight.shape, _spec_density(raw, layer)
+        if packed and layer.quant is None and int(np.prod(shape)) > COMPRESSED_ABOVE_ELEMENTS:
+            layer.attrs["packed"] = packed_weight(shape, density, rng)  # the same draws as synthetic_weight's
+            layer.weight = np.broadcast_to(np.float32(1.0), shape)
+        else:
+            layer.weight = synthetic_weight(shape, density, rng)
         if layer.bias is not None:
             layer.bias = (0.01 * rng.standard_normal(layer.bias.shape)).astype(np.float32)
 
@@ -517,7 +560,7 @@ def weight_arrays(net: Network) -> dict:
         for key, value in layer.consts.items():
             arrays[f"{layer.name}/const.{key}"] = np.asarray(value)
     for layer in net.weighted_layers:
-        arrays[f"{layer.name}/weight"] = layer.weight
+        arrays[f"{layer.name}/weight"] = dense_weight(layer)
         if layer.bias is not None:
             arrays[f"{layer.name}/bias"] = layer.bias
         if layer.quant is not None:

@@ -134,6 +134,8 @@ class Layer:
 
     @property
     def weight_nnz(self) -> int:
+        if "packed" in self.attrs:  # weights held in compressed form (workload.synthetic.Packed)
+            return self.attrs["packed"].nnz
         return 0 if self.weight is None else int(np.count_nonzero(self.weight))
 
     @property

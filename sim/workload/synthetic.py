@@ -4,9 +4,9 @@
 Two generators, picked by layer size:
 
 - Layers of at most ``COMPRESSED_ABOVE_ELEMENTS`` weights (every layer of the shipped LeNet,
-  AlexNet and ResNet-18 models, and all of VGG-16 but ``fc6``): a dense He-normal draw, pruned by
-  magnitude to exactly ``round(density * size)`` nonzeros. Kept as is so that the numbers of the
-  shipped models and example reports do not change.
+  ResNet-18 and ResNet-50 models, the conv layers and ``fc8`` of AlexNet and VGG-16): a dense
+  He-normal draw, pruned by magnitude to exactly ``round(density * size)`` nonzeros. Kept as is so
+  that the numbers of the small shipped models and their example reports do not change.
 - Larger layers: drawn directly in compressed form (``compressed_weight``): the kept positions
   are a uniform random subset of exactly that size, drawn chunk by chunk (a multivariate
   hypergeometric split of the count over fixed-size chunks, then a permutation inside each
@@ -14,16 +14,60 @@ Two generators, picked by layer size:
   He-normal tensor leaves: ``|w| = s * Phi^-1(1 - u / 2)`` with ``u ~ U(0, density)`` (the normal
   tail beyond the pruning threshold) and a random sign. Only the nonzeros and one chunk exist at
   a time; the dense float32 result is written once (4 bytes per weight, where the dense draw
-  plus ``abs`` plus ``argpartition`` needed 16). The statistics (exact nonzero count, uniform
+  plus ``abs`` plus ``argpartition`` needed 16), or the layer is kept as a ``Packed`` weight
+  (positions and values only, 12 bytes per nonzero) for executors that read it in compressed
+  form (``sim.execution.sampled``). The statistics (exact nonzero count, uniform
   positions, the value distribution) equal the small-layer generator's; the individual draws differ.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-# 2**26 = 67M weights: above the largest layer of every shipped model except VGG-16 fc6 (103M).
-COMPRESSED_ABOVE_ELEMENTS = 1 << 26
+# 2**22 = 4.2M weights: the fc6 / fc7 layers of AlexNet and VGG-16 (the fc layers that
+# sim.execution.sampled samples, SAMPLE_THRESHOLD) are drawn in compressed form; every other shipped layer is not.
+COMPRESSED_ABOVE_ELEMENTS = 1 << 22
 _CHUNK = 1 << 20  # positions per chunk of the compressed sampler: an 8 MB permutation at a time
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A weight held in compressed form: ``positions`` (sorted flat indices into ``shape``, int64)
+    and ``values`` (float32, never 0) of its stored weights; every other weight is 0."""
+
+    shape: tuple
+    positions: np.ndarray
+    values: np.ndarray
+
+    @property
+    def nnz(self) -> int:
+        return int(self.positions.size)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.positions.nbytes + self.values.nbytes)
+
+    def dense(self) -> np.ndarray:
+        return dense_from(self.shape, self.positions, self.values)
+
+    def rows_cols(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, flat column) of every stored weight, row-major (the order ``np.nonzero`` gives)."""
+        fan = int(np.prod(self.shape[1:]))
+        return np.divmod(self.positions, fan)
+
+
+def dense_weight(layer) -> np.ndarray:
+    """A layer's dense float32 weight: built from its ``Packed`` form (``attrs["packed"]``) when it
+    has one (a new array each call: free it after use), else ``layer.weight`` itself."""
+    packed = layer.attrs.get("packed")
+    return layer.weight if packed is None else packed.dense()
+
+
+def packed_weight(shape: tuple, density: float, rng: np.random.Generator) -> Packed:
+    """The weight ``synthetic_weight`` draws for a layer above ``COMPRESSED_ABOVE_ELEMENTS`` (same
+    draws from ``rng``), kept in compressed form."""
+    return Packed(tuple(int(s) for s in shape), *compressed_weight(shape, density, rng))
 
 
 def synthetic_weight(shape: tuple, density: float, rng: np.random.Generator) -> np.ndarray:
