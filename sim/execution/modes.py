@@ -185,7 +185,7 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
     mib = _mib
     if requested == "auto":
         if is_placeholder(net):
-            return "shapes", ("the model was loaded without weight values (shapes only, e.g. a SCALE-Sim "
+            return "shapes", ("the model has no weight values (loaded from shapes only, e.g. a SCALE-Sim "
                               "topology without --density): work from shapes and stated densities")
         t = estimate_full_seconds(net, batch)
         if full > budget or (t > FULL_TIME_LIMIT_S and not net.dataset):
