@@ -137,18 +137,31 @@ def conv_from_dense(mask: np.ndarray, words: np.ndarray, in_shape: tuple, groups
     zero-padded input (C, H + 2p, W + 2p), flattened: ``ci * Hp * Wp + kh * d * Wp + kw * d``
     with ``ci`` the absolute input channel (group offset included).
     """
-    out_c, cg = mask.shape[:2]
+    positions = np.flatnonzero(mask)
+    return conv_from_positions(positions, words.reshape(-1)[positions], mask.shape, in_shape, groups, dilation,
+                               padding, block_channels)
+
+
+def conv_from_positions(positions: np.ndarray, values: np.ndarray, shape: tuple, in_shape: tuple, groups: int,
+                        dilation: int, padding: int, block_channels: int | None = None):
+    """``conv_from_dense`` of the stored weights given as sorted flat ``positions`` into the
+    (out_c, in_c // groups, k, k) weight and their ``values``: no dense tensor is needed."""
+    out_c, cg, k_h, k_w = shape
     n_in_c, h, w = in_shape
     hp, wp = h + 2 * padding, w + 2 * padding
     if block_channels is None:
-        block_channels = conv_block_channels(in_shape, mask.shape[2], dilation, padding)
+        block_channels = conv_block_channels(in_shape, k_h, dilation, padding)
     n_blocks = max(1, -(-n_in_c // block_channels))
-    o, c, kh, kw = np.nonzero(mask)
+    o, rest = np.divmod(positions, cg * k_h * k_w)
+    c = rest // (k_h * k_w)
     ci = (o // max(1, out_c // groups)) * cg + c
     seg = (ci // block_channels) * out_c + o
     order = np.argsort(seg, kind="stable")  # stable: (channel, kh, kw) order kept inside a segment
-    o, c, kh, kw, ci = o[order], c[order], kh[order], kw[order], ci[order]
-    offsets = ci.astype(np.int64) * hp * wp + kh.astype(np.int64) * dilation * wp + kw.astype(np.int64) * dilation
+    o, rest = np.divmod(positions[order], cg * k_h * k_w)
+    c, tap = np.divmod(rest, k_h * k_w)
+    kh, kw = np.divmod(tap, k_w)
+    ci = (o // max(1, out_c // groups)) * cg + c
+    offsets = ci * (hp * wp) + kh * (dilation * wp) + kw * dilation
     ptr = np.zeros(n_blocks * out_c + 1, dtype=np.int64)
     np.cumsum(np.bincount(seg, minlength=n_blocks * out_c), out=ptr[1:])
-    return ptr, offsets, np.ascontiguousarray(words[o, c, kh, kw])
+    return ptr, offsets.astype(np.int64, copy=False), np.ascontiguousarray(values[order])

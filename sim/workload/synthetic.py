@@ -111,10 +111,12 @@ def kept_magnitudes(count: int, density: float, scale: float, rng: np.random.Gen
     """``count`` signed values distributed as the survivors of magnitude pruning of N(0, scale^2) to ``density``."""
     from scipy.special import ndtri
 
-    u = rng.random(count) * float(density)
-    mag = ndtri(1.0 - np.maximum(u, 1e-300) / 2.0) * scale
-    sign = np.where(rng.random(count) < 0.5, -1.0, 1.0)
-    return (mag * sign).astype(np.float32)
+    p = (rng.random(count) * (float(density) / 2.0)).astype(np.float32)  # the lower tail: Phi^-1(1 - p) = -Phi^-1(p)
+    np.maximum(p, np.finfo(np.float32).tiny, out=p)
+    mag = ndtri(p)
+    mag *= np.float32(-scale)
+    mag[rng.random(count) < 0.5] *= np.float32(-1.0)
+    return mag
 
 
 def compressed_weight(shape: tuple, density: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
