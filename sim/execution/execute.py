@@ -209,7 +209,7 @@ def _matmul_writes(counts: np.ndarray, batch: int, register_tiles: bool) -> int:
 
 def _finish(out, row_scale, x_scale, integer, bias, shape):
     """Accumulators -> float32 outputs: per-row weight scale, activation scale, bias."""
-    y = out.astype(np.float32)
+    y = out.astype(np.float32, copy=False)  # float32 accumulators are a fresh array: scaled in place
     if row_scale is not None:
         scale = row_scale * np.float32(x_scale) if integer else row_scale
         y *= scale.reshape(shape)
