@@ -79,8 +79,9 @@ def load_model_for(args):
             return net
         if mode in VALUE_MODES:
             check_fits(net, args.batch, mode)  # stop before drawing weights that would not fit
-    if path.lower().endswith((".yaml", ".yml")):  # shapes: no weight drawn; else large layers kept packed
-        return load_network(path, seed=seed, shapes_only=mode == "shapes", packed=mode != "shapes")
+    if path.lower().endswith((".yaml", ".yml")):  # memory checked on the shapes before any weight is drawn
+        from ..run import as_network
+        return as_network(path, seed, mode, args.batch)
     return load_network(path, seed=seed, density=args.density, input_shape=shape)
 
 

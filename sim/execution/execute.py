@@ -44,9 +44,10 @@ codebook_lookups   weight_words_read for k-means layers, else 0 (same for all th
 =================  ======================  ===================  ==========================
 
 Pooling counts its in-bounds window reads as ``act_reads``; elementwise layers read each input
-element once. Converted weights are cached per layer object (see ``_cached``), so repeated calls
-do not rebuild them; a layer whose ``weight`` or ``quant`` object is replaced is re-converted
-(arrays changed in place are not detected).
+element once. Converted weights of layers up to ``CACHE_MAX_WEIGHTS`` weights are cached per layer
+object (see ``_cached``), so repeated calls do not rebuild them; a layer whose ``weight`` or
+``quant`` object is replaced is re-converted (arrays changed in place are not detected). Larger
+layers convert per call and free the copy when the layer is done, so memory holds one at a time.
 """
 from __future__ import annotations
 
@@ -72,8 +73,16 @@ _EMPTY_CODEBOOK = np.zeros(0, dtype=np.float32)
 _CACHE: dict[tuple, tuple] = {}
 
 
+CACHE_MAX_WEIGHTS = 1 << 20  # layers above this many weights rebuild their layouts per call instead of keeping them
+_LAYOUTS = ("csc", "csr-tiles", "conv", "col-pe")  # the forms that hold a copy of the stored weights
+
+
 def _cached(layer: Layer, form: tuple, build):
-    """Converted weights of ``layer`` in layout ``form``, built once per (layer, weights)."""
+    """Converted weights of ``layer`` in layout ``form``, built once per (layer, weights). The
+    layouts of layers above ``CACHE_MAX_WEIGHTS`` weights are not kept: a run holds one large
+    layer's converted copy at a time (their conversion is a small share of the layer's work)."""
+    if form[0] in _LAYOUTS and layer.weight is not None and layer.weight.size > CACHE_MAX_WEIGHTS:
+        return build()
     key = (id(layer),) + form
     hit = _CACHE.get(key)
     if hit is not None:

@@ -27,8 +27,8 @@ Memory estimate
 fixed interpreter + library baseline (larger once the numba kernels are loaded); the weights as
 held (dense float32, or 12 bytes per nonzero for layers loaded packed, ``load_network(packed=True)``;
 full execution makes packed layers dense for its float reference); the layouts the kernels keep per
-layer (12 bytes per stored conv weight, 8 per fc weight) and the largest transient of one layer's
-conversion; and the most activations alive at once (the executor frees a tensor after its last
+layer up to ``execute.CACHE_MAX_WEIGHTS`` weights (12 bytes per stored conv weight, 8 per fc weight)
+and the largest transient of one layer's conversion (a larger layer's layout included); and the most activations alive at once (the executor frees a tensor after its last
 reader; full execution keeps every layer's output for the float reference). A sampled layer
 converts only its sample's share. ``shapes`` needs only the baseline and the profile.
 """
@@ -118,10 +118,14 @@ def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]
         resident = _PACKED * nnz if packed else 4 * count
         build = (40 * nnz if packed else count) + int(frac * (4 * count + _BUILD_PER_NNZ * nnz))
         return resident, 0, build
+    from .execute import CACHE_MAX_WEIGHTS  # imported on use: shapes runs load no kernels
+
     resident = 4 * count if (not packed or mode == "full") else _PACKED * nnz
-    cached = (_CACHED_CONV if layer.kind == "conv2d" else _CACHED_FC) * nnz
+    layout = (_CACHED_CONV if layer.kind == "conv2d" else _CACHED_FC) * nnz
     build = _BUILD_PER_NNZ * nnz + _BUILD_PER_WEIGHT * count + (4 * count if packed and mode != "full" else 0)
-    return resident, cached, build
+    if count > CACHE_MAX_WEIGHTS:  # converted per call and freed with the layer
+        return resident, 0, build + layout
+    return resident, layout, build
 
 
 def _live_activation_bytes(net: Network, batch: int, keep_all: bool) -> int:
