@@ -136,7 +136,19 @@ def test_student_alone_ignores_the_teacher_and_distillation_does_not(tmp_path):
     assert not all(np.array_equal(a, b) for a, b in zip(weights(taught[0]), weights(taught[1])))
     assert [w.shape for w in weights(alone[0])] == [w.shape for w in weights(taught[0])]
     assert recipe_stages("distill", 0.2, load_network(trained), None, "s.yaml") == [
-        {"distill": {"student": "s.yaml", "weight": 0.9}}]
+        {"distill": {"student": "s.yaml", "weight": 0.9, "temperature": 3.0}}]  # a 64-100-33-10 student
+
+
+def test_distillation_temperature_follows_hinton_by_student_size():
+    from sim.sweep.bench import distill_temperature
+    from sim.workload.load import network_from_dict
+
+    def mlp(*hidden):
+        layers = [{"name": f"fc{i}", "type": "fc", "out_features": h} for i, h in enumerate(hidden + (10,))]
+        return network_from_dict({"version": 1, "name": "m", "input_shape": [784], "layers": layers}, "m.yaml")
+
+    assert distill_temperature(mlp(1200, 1200)) == 8.0 and distill_temperature(mlp(300, 300)) == 8.0
+    assert distill_temperature(mlp(800, 30)) == 3.0 and distill_temperature(mlp(30, 30)) == 3.0
 
 
 def test_qat_keeps_the_target_on_int4_levels(tmp_path):

@@ -41,7 +41,7 @@ METHODS = {  # name -> what the target (fraction of weights kept) becomes in one
     "lowrank": "truncated SVD of every hidden fc and conv layer (conv: k x k conv to rank r, then 1x1), then fine-tuning",
     "slimming": "Liu et al.'s network slimming: BN + L1 on its scales (lambda 1e-4), global channel cut, fine-tuning",
     "nm": "N:M magnitude pruning of every layer (Mishra et al. 2021; N/M = the target: 2:4, 1:5, 1:10, 1:20), fine-tuning",
-    "distill": "Hinton et al.'s distillation (T = 8, weight 0.9) into a student of l1_neurons' shape, from a seeded init",
+    "distill": "Hinton et al.'s distillation (weight 0.9; T by student size) into a student of l1_neurons' shape, seeded init",
     "student": "the distillation student trained alone on the labels (distill's control: same shape, init, training)",
     "qat": "magnitude pruning and fine-tuning, then linear int4 weights with quantization-aware fine-tuning",
 }
@@ -154,6 +154,14 @@ def student_network(net, target: float):
     return net.replace(name=f"student-arch-{target:g}", accuracy=None)
 
 
+def distill_temperature(student) -> float:
+    """Hinton et al. 2015, Sec. 3 (MNIST): with 300 or more units in each hidden layer all T >= 8 did
+    about equally well; a student radically reduced to 30 units per layer did best at T = 2.5 to 4.
+    So T = 8 for a student whose hidden layers all have >= 300 units, else 3."""
+    hidden = [lay.weight.shape[0] for lay in student.weighted_layers[:-1]]
+    return 8.0 if min(hidden, default=300) >= 300 else 3.0
+
+
 def student_file(out_dir: str, target: float) -> str:
     return os.path.join(out_dir, "models", f"student-arch-{target:g}.yaml")
 
@@ -197,7 +205,10 @@ def recipe_stages(method: str, target: float, net, retrain, student: str | None 
     if method in ("distill", "student"):  # student: the same stage with no weight on the teacher (plain CE)
         if student is None:
             raise ValueError(f"{method} needs the student model YAML")
-        return [{"distill": {"student": student, "weight": 0.9 if method == "distill" else 0.0}}]
+        if method == "student":
+            return [{"distill": {"student": student, "weight": 0.0}}]
+        return [{"distill": {"student": student, "weight": 0.9,
+                             "temperature": distill_temperature(student_network(net, target))}}]
     if method == "qat":
         quant = {"method": "linear", "bits": QAT_BITS}
         return stage("prune", method="percentile", rate=rate) + [
@@ -215,7 +226,7 @@ def detail_of(method: str, target: float, net, stages: pd.DataFrame | None) -> s
     if method == "nm":
         return "{}:{}".format(*nm_for(target))
     if method in ("distill", "student"):
-        return "student " + "-".join(str(int(np.prod(net.input_shape))) if i == 0 else str(lay.weight.shape[0])
+        return ("T = {:g}, ".format(distill_temperature(net)) if method == "distill" else "") + "student " + "-".join(str(int(np.prod(net.input_shape))) if i == 0 else str(lay.weight.shape[0])
                                      for i, lay in enumerate([None] + net.weighted_layers))
     if method == "qat":
         return f"int{QAT_BITS} linear"
