@@ -155,6 +155,8 @@ def main(argv=None) -> int:
     ap.add_argument("--before", metavar="GIT_REF",
                     help="run sim from a temporary `git worktree` of GIT_REF (models and hwconfigs from this checkout)")
     ap.add_argument("--no-scalesim", action="store_true", help="do not run SCALE-Sim")
+    ap.add_argument("--warmup", action="store_true",
+                    help="run each case once, untimed, before measuring it (warm numba cache and page cache)")
     args = ap.parse_args(argv)
     code = ROOT
     if args.before:
@@ -171,8 +173,11 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as out:
         for name in args.only or CASES:
             sim_args, peer = CASES[name]
-            m = measure([sys.executable, "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)],
-                        args.timeout, env)
+            # -P: the working directory is not put on sys.path, so PYTHONPATH picks the code measured
+            cmd = [sys.executable, "-P", "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)]
+            if args.warmup:
+                measure(cmd[:-1] + [os.path.join(out, name + "-warmup")], args.timeout, env)
+            m = measure(cmd, args.timeout, env)
             ratio = cycles = ""
             if peer and have_scalesim:
                 s = scalesim_cpu(args.scalesim_python, *peer, args.timeout)
