@@ -84,11 +84,11 @@ UseRamulatorTrace: False
 """
 
 
-def measure(cmd: list[str], timeout_s: float, env=None) -> dict:
+def measure(cmd: list[str], timeout_s: float, env=None, cwd=ROOT) -> dict:
     """Wall s, CPU s and peak RSS (MB) of one child process; stderr kept for the mode line."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         status, usage = None, None
         while status is None:
             pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
@@ -153,7 +153,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scalesim-python", default="/work/venv-scalesim/bin/python",
                     help="python of a venv with scalesim installed (skipped if absent)")
     ap.add_argument("--before", metavar="GIT_REF",
-                    help="run sim from a temporary `git worktree` of GIT_REF (models and hwconfigs from this checkout)")
+                    help="run sim from a temporary `git worktree` of GIT_REF, with that commit's hwconfigs and models "
+                         "(those it lacks from this checkout)")
     ap.add_argument("--no-scalesim", action="store_true", help="do not run SCALE-Sim")
     ap.add_argument("--warmup", action="store_true",
                     help="run each case once, untimed, before measuring it (warm numba cache and page cache)")
@@ -174,10 +175,12 @@ def main(argv=None) -> int:
         for name in args.only or CASES:
             sim_args, peer = CASES[name]
             # -P: the working directory is not put on sys.path, so PYTHONPATH picks the code measured
+            # An older commit reads its own hwconfigs and models (their schema may differ); files it lacks come from here.
+            sim_args = [a if not a.endswith((".yaml", ".csv")) or (code / a).exists() else str(ROOT / a) for a in sim_args]
             cmd = [sys.executable, "-P", "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)]
             if args.warmup:
-                measure(cmd[:-1] + [os.path.join(out, name + "-warmup")], args.timeout, env)
-            m = measure(cmd, args.timeout, env)
+                measure(cmd[:-1] + [os.path.join(out, name + "-warmup")], args.timeout, env, code)
+            m = measure(cmd, args.timeout, env, code)
             ratio = cycles = ""
             if peer and have_scalesim:
                 s = scalesim_cpu(args.scalesim_python, *peer, args.timeout)
