@@ -2,7 +2,7 @@
 (``sim.compare``)."""
 from __future__ import annotations
 
-
+from .. import progress
 from ..hardware.load import load_hardware
 from ..outdir import check_out_dir, default_out
 from ..paths import resolve_path
@@ -20,7 +20,7 @@ def register(sub) -> None:
     add_run_options(p)
     p.add_argument("--out", "-o", help="report folder (default reports/compare-<model>)")
     p.add_argument("--ablation", action="store_true", help="also switch each sparsity technique off in turn")
-    p.add_argument("--quiet", "-q", action="store_true", help="do not print the comparison table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-layer progress and no comparison table")
     p.set_defaults(func=cmd_compare)
 
 
@@ -32,9 +32,10 @@ def cmd_compare(args) -> int:
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net, inputs, batch = model_and_inputs(args)
     out = args.out or str(check_out_dir(default_out("reports", names=("compare", net.name))))
-    result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                     executor=args.executor, engine=args.engine, ablation=args.ablation,
-                     execute=args.execute)
+    with progress.shown(not args.quiet):  # per-layer bars on stderr, on a terminal only
+        result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
+                         executor=args.executor, engine=args.engine, ablation=args.ablation,
+                         execute=args.execute)
     result.write(out)
     if not args.quiet:
         print_comparison(result.table, result.ablation, out)

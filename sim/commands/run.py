@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import progress
 from ..errors import ConfigError
 from ..hardware.load import load_hardware
 from ..outdir import check_out_dir, check_out_file, default_out, safe_name, write_text_atomic
@@ -30,7 +31,7 @@ def register(sub) -> None:
                    help="override a config field by its dotted path, e.g. --set pe_array.rows=32 (repeatable)")
     p.add_argument("--timeline", metavar="LAYER", help="also write timeline.csv and timeline.png (busy intervals "
                    "per component) for this layer")
-    p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-layer progress and no summary table")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate hardware configs and models without running",
@@ -57,8 +58,9 @@ def cmd_run(args) -> int:
     out = args.out or report_folder(default_out("reports", names=(hw.name, net.name)), net.source)
     if not args.out:
         check_out_dir(out)
-    result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                 executor=args.executor, engine=args.engine, execute=args.execute)
+    with progress.shown(not args.quiet):  # per-layer bars on stderr, on a terminal only
+        result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
+                     executor=args.executor, engine=args.engine, execute=args.execute)
     if not args.quiet:
         print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
         if result.mode == "sampled":
