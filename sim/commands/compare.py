@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .. import progress
-from ..hardware.load import load_hardware
 from ..outdir import check_out_dir, default_out
 from ..paths import resolve_path
 from .common import add_run_options, model_and_inputs
@@ -27,6 +26,7 @@ def register(sub) -> None:
 def cmd_compare(args) -> int:
     from ..api import compare
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
     if args.out:
         check_out_dir(args.out)
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]

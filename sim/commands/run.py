@@ -6,11 +6,8 @@ import sys
 
 from .. import progress
 from ..errors import ConfigError
-from ..hardware.load import load_hardware
 from ..outdir import check_out_dir, check_out_file, default_out, safe_name, write_text_atomic
 from ..paths import resolve_path
-from ..workload.load import load_network
-from ..yamlfile import read_yaml
 from .common import add_run_options, model_and_inputs
 
 
@@ -50,6 +47,7 @@ def register(sub) -> None:
 
 def cmd_run(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
     from ..report.files import print_summary, report_folder, write_run
     if args.out:
         check_out_dir(args.out)
@@ -74,6 +72,9 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
+    from ..workload.load import load_network
+    from ..yamlfile import read_yaml
     bad = 0
     for f in args.files:
         try:
