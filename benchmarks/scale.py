@@ -14,6 +14,7 @@ The topologies in benchmarks/topologies/ are SCALE-Sim v3's (scalesim-project/sc
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import re
 import shutil
@@ -83,11 +84,11 @@ UseRamulatorTrace: False
 """
 
 
-def measure(cmd: list[str], timeout_s: float, env=None) -> dict:
+def measure(cmd: list[str], timeout_s: float, env=None, cwd=ROOT) -> dict:
     """Wall s, CPU s and peak RSS (MB) of one child process; stderr kept for the mode line."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         status, usage = None, None
         while status is None:
             pid, st, ru = os.wait4(proc.pid, os.WNOHANG)
@@ -112,11 +113,37 @@ def measure(cmd: list[str], timeout_s: float, env=None) -> dict:
 
 
 def scalesim_cpu(python: str, topology: Path, kind: str, timeout_s: float) -> dict:
+    """SCALE-Sim's measurement, plus ``cycles``: its per-layer stall-free compute cycles (COMPUTE_REPORT's
+    "Total Cycles" is the 0-based index of the last cycle, so + 1)."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.cfg"
         cfg.write_text(SCALESIM_CFG)
-        return measure([python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topology), "-p", tmp,
-                        "-l", str(topology), "-i", kind], timeout_s)
+        m = measure([python, "-m", "scalesim.scale", "-c", str(cfg), "-t", str(topology), "-p", tmp,
+                     "-l", str(topology), "-i", kind], timeout_s)
+        reports = list(Path(tmp).rglob("COMPUTE_REPORT.csv"))
+        m["cycles"] = []
+        if reports:
+            with open(reports[0], newline="") as f:
+                m["cycles"] = [int(float(r[" Total Cycles" if " Total Cycles" in r else "Total Cycles"])) + 1
+                               for r in csv.DictReader(f)]
+        return m
+
+
+def sim_compute_cycles(out_dir: str) -> list[int]:
+    """sim's per-layer compute_cycles (layers.csv) of a finished run."""
+    path = Path(out_dir) / "layers.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [int(float(r["compute_cycles"])) for r in csv.DictReader(f)]
+
+
+def cycles_match(sim_cycles: list[int], peer_cycles: list[int]) -> str:
+    if not peer_cycles or len(sim_cycles) != len(peer_cycles):
+        return f"layers {len(sim_cycles)} vs {len(peer_cycles)}"
+    same = sum(a == b for a, b in zip(sim_cycles, peer_cycles))
+    return f"{same}/{len(peer_cycles)} layers identical" + ("" if same == len(peer_cycles) else
+                                                           f", total {sum(sim_cycles)} vs {sum(peer_cycles)}")
 
 
 def main(argv=None) -> int:
@@ -126,8 +153,11 @@ def main(argv=None) -> int:
     ap.add_argument("--scalesim-python", default="/work/venv-scalesim/bin/python",
                     help="python of a venv with scalesim installed (skipped if absent)")
     ap.add_argument("--before", metavar="GIT_REF",
-                    help="run sim from a temporary `git worktree` of GIT_REF (models and hwconfigs from this checkout)")
+                    help="run sim from a temporary `git worktree` of GIT_REF, with that commit's hwconfigs and models "
+                         "(those it lacks from this checkout)")
     ap.add_argument("--no-scalesim", action="store_true", help="do not run SCALE-Sim")
+    ap.add_argument("--warmup", action="store_true",
+                    help="run each case once, untimed, before measuring it (warm numba cache and page cache)")
     args = ap.parse_args(argv)
     code = ROOT
     if args.before:
@@ -144,23 +174,29 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as out:
         for name in args.only or CASES:
             sim_args, peer = CASES[name]
-            m = measure([sys.executable, "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)],
-                        args.timeout, env)
-            ratio = ""
+            # -P: the working directory is not put on sys.path, so PYTHONPATH picks the code measured
+            # An older commit reads its own hwconfigs and models (their schema may differ); files it lacks come from here.
+            sim_args = [a if not a.endswith((".yaml", ".csv")) or (code / a).exists() else str(ROOT / a) for a in sim_args]
+            cmd = [sys.executable, "-P", "-m", "sim", "run", *sim_args, "-o", os.path.join(out, name)]
+            if args.warmup:
+                measure(cmd[:-1] + [os.path.join(out, name + "-warmup")], args.timeout, env, code)
+            m = measure(cmd, args.timeout, env, code)
+            ratio = cycles = ""
             if peer and have_scalesim:
                 s = scalesim_cpu(args.scalesim_python, *peer, args.timeout)
                 ratio = f"{s['cpu_s']:.1f} s ({s['cpu_s'] / max(m['cpu_s'], 1e-9):.0f}x)" if s["status"] == "ok" \
                     else s["status"]
-            rows.append((name, m, ratio))
+                cycles = cycles_match(sim_compute_cycles(os.path.join(out, name)), s["cycles"])
+            rows.append((name, m, ratio, cycles))
             print(f"{name}: {m['status']} {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
     if args.before:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(code)], check=False)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (end)")
-    print(f"| case | wall s | CPU s | peak RSS MB | mode | status | SCALE-Sim CPU s (ratio) |")
-    print("|---|---:|---:|---:|---|---|---|")
-    for name, m, ratio in rows:
+    print("| case | wall s | CPU s | peak RSS MB | mode | status | SCALE-Sim CPU s (ratio) | stall-free cycles vs SCALE-Sim |")
+    print("|---|---:|---:|---:|---|---|---|---|")
+    for name, m, ratio, cycles in rows:
         print(f"| {name} | {m['wall_s']:.1f} | {m['cpu_s']:.1f} | {m['peak_rss_mb']:.0f} | {m['mode']} | "
-              f"{m['status']} | {ratio} |")
+              f"{m['status']} | {ratio} | {cycles} |")
     return 0
 
 

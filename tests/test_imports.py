@@ -13,7 +13,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 # Stages in order; each may import only the stages listed for it.
 BASE = {"base"}
 BELOW = {
-    "base": set(),  # errors, schema, yamlfile, paths, limits, validate, outdir, guard: what every loader uses
+    "base": set(),  # errors, schema, yamlfile, paths, limits, validate, outdir, guard, progress: what every stage uses
     "kernels": set(),
     "workload": BASE | {"kernels"},
     "hardware": BASE,
@@ -40,7 +40,7 @@ def stage(module: str) -> str:
         return "facade"
     if module in EXECUTION:
         return "execution"
-    if parts[1] in ("errors", "schema", "yamlfile", "paths", "limits", "validate", "outdir", "guard"):
+    if parts[1] in ("errors", "schema", "yamlfile", "paths", "limits", "validate", "outdir", "guard", "progress"):
         return "base"
     if parts[1] in ("run", "api", "sensitivity"):  # sim.sensitivity is part of the API (DESIGN.md)
         return "api"

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 PROBE = ("import sys, contextlib, io\nfrom sim.cli import main\n"
@@ -19,3 +20,54 @@ def test_light_commands_do_not_import_numba_or_pandas(argv):
 def test_package_attributes_still_resolve():
     import sim
     assert callable(sim.run) and callable(sim.compare) and sim.ConfigError.__name__ == "ConfigError"
+
+
+def test_default_run_imports_no_plotting_learning_or_cluster_package(tmp_path):
+    argv = ["run", "hwconfigs/sonic.yaml", "-q", "--out", str(tmp_path / "r")]
+    probe = PROBE.format(argv=argv).replace("('numba', 'pandas')", "('sklearn', 'matplotlib', 'dask', 'torch', 'onnx')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert (tmp_path / "r" / "summary.csv").exists()
+
+
+def test_digits_read_without_scikit_learn_equal_load_digits():
+    from sklearn.datasets import load_digits
+
+    from sim.workload.data import _digits_table
+    table, bunch = _digits_table(), load_digits()
+    assert table.shape == (1797, 65)
+    assert np.array_equal(table[:, :-1], bunch.data) and np.array_equal(table[:, -1].astype(int), bunch.target)
+
+
+def test_every_numba_kernel_is_cached_on_disk():
+    import ast
+    from pathlib import Path
+
+    uncached, kernels = [], 0
+    for path in sorted((Path(__file__).resolve().parents[1] / "sim").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                for dec in node.decorator_list:
+                    name = getattr(dec.func if isinstance(dec, ast.Call) else dec, "id", "")
+                    if name not in ("njit", "jit", "vectorize", "guvectorize"):
+                        continue
+                    kernels += 1
+                    if not (isinstance(dec, ast.Call) and any(k.arg == "cache" and getattr(k.value, "value", None) is True
+                                                              for k in dec.keywords)):
+                        uncached.append(f"{path.name}:{node.name}")
+    assert kernels > 20 and uncached == []
+
+
+KERNEL_CALL = ("import numpy as np\nfrom sim.engine.pe import queue_finish_cycles\n"
+               "out = np.zeros(3, dtype=np.int64)\n"
+               "print(queue_finish_cycles(np.arange(12, dtype=np.int64).reshape(3, 4), 2, out), out.tolist())")
+
+
+def test_a_warm_numba_cache_is_loaded_not_rebuilt_by_the_next_process(tmp_path):
+    env = dict(__import__("os").environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DEBUG_CACHE="1")
+    runs = [subprocess.run([sys.executable, "-c", KERNEL_CALL], capture_output=True, text=True, check=True, env=env)
+            for _ in range(2)]
+    first, second = (r.stdout.splitlines() for r in runs)
+    assert first[-1] == second[-1]  # the same result from the compiled and the loaded kernel
+    assert any("data saved" in line for line in first)
+    assert any("data loaded" in line for line in second) and not any("saved" in line for line in second)

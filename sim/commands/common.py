@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-import numpy as np
-
 from ..errors import ConfigError
 from ..paths import resolve_path
-from ..workload.load import load_network
 
 DEFAULT_MODELS = ("models/lenet300-sonic.yaml", "models/lenet300.yaml")
 
@@ -82,6 +79,7 @@ def load_model_for(args):
     if path.lower().endswith((".yaml", ".yml")):  # memory checked on the shapes before any weight is drawn
         from ..run import as_network
         return as_network(path, seed, mode, args.batch)
+    from ..workload.load import load_network
     return load_network(path, seed=seed, density=args.density, input_shape=shape)
 
 
@@ -89,6 +87,7 @@ def load_inputs(args, net):
     """The ``--input`` array, checked against the network's input shape, or None."""
     if not getattr(args, "input_file", None):
         return None
+    import numpy as np
     try:
         x = np.load(args.input_file, allow_pickle=False).astype(np.float32)
     except (OSError, ValueError, TypeError, EOFError) as exc:

@@ -2,8 +2,7 @@
 (``sim.compare``)."""
 from __future__ import annotations
 
-
-from ..hardware.load import load_hardware
+from .. import progress
 from ..outdir import check_out_dir, default_out
 from ..paths import resolve_path
 from .common import add_run_options, model_and_inputs
@@ -20,21 +19,23 @@ def register(sub) -> None:
     add_run_options(p)
     p.add_argument("--out", "-o", help="report folder (default reports/compare-<model>)")
     p.add_argument("--ablation", action="store_true", help="also switch each sparsity technique off in turn")
-    p.add_argument("--quiet", "-q", action="store_true", help="do not print the comparison table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-layer progress and no comparison table")
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args) -> int:
     from ..api import compare
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
     if args.out:
         check_out_dir(args.out)
     hws = [load_hardware(resolve_path(p)) for p in args.hwconfigs]
     net, inputs, batch = model_and_inputs(args)
     out = args.out or str(check_out_dir(default_out("reports", names=("compare", net.name))))
-    result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                     executor=args.executor, engine=args.engine, ablation=args.ablation,
-                     execute=args.execute)
+    with progress.shown(not args.quiet):  # per-layer bars on stderr, on a terminal only
+        result = compare(hws, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
+                         executor=args.executor, engine=args.engine, ablation=args.ablation,
+                         execute=args.execute)
     result.write(out)
     if not args.quiet:
         print_comparison(result.table, result.ablation, out)

@@ -10,8 +10,6 @@ from ..errors import ConfigError
 from ..outdir import check_out_dir, default_out, staged_output
 from ..paths import resolve_path
 from ..validate import check_positive_number
-from ..workload.data import load_dataset
-from ..workload.load import save_network, weight_arrays, write_npz
 from .common import at_least
 
 

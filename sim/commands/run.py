@@ -4,12 +4,10 @@ from __future__ import annotations
 import os
 import sys
 
+from .. import progress
 from ..errors import ConfigError
-from ..hardware.load import load_hardware
 from ..outdir import check_out_dir, check_out_file, default_out, safe_name, write_text_atomic
 from ..paths import resolve_path
-from ..workload.load import load_network
-from ..yamlfile import read_yaml
 from .common import add_run_options, model_and_inputs
 
 
@@ -30,7 +28,7 @@ def register(sub) -> None:
                    help="override a config field by its dotted path, e.g. --set pe_array.rows=32 (repeatable)")
     p.add_argument("--timeline", metavar="LAYER", help="also write timeline.csv and timeline.png (busy intervals "
                    "per component) for this layer")
-    p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary table")
+    p.add_argument("--quiet", "-q", action="store_true", help="no per-layer progress and no summary table")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate hardware configs and models without running",
@@ -49,6 +47,7 @@ def register(sub) -> None:
 
 def cmd_run(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
     from ..report.files import print_summary, report_folder, write_run
     if args.out:
         check_out_dir(args.out)
@@ -57,8 +56,9 @@ def cmd_run(args) -> int:
     out = args.out or report_folder(default_out("reports", names=(hw.name, net.name)), net.source)
     if not args.out:
         check_out_dir(out)
-    result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
-                 executor=args.executor, engine=args.engine, execute=args.execute)
+    with progress.shown(not args.quiet):  # per-layer bars on stderr, on a terminal only
+        result = run(hw, net, batch=batch, seed=args.seed, inputs=inputs, data_dir=args.data_dir,
+                     executor=args.executor, engine=args.engine, execute=args.execute)
     if not args.quiet:
         print(f"execute: {result.mode} ({result.mode_reason})", file=sys.stderr)
         if result.mode == "sampled":
@@ -72,6 +72,9 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     from ..engine import dataflows  # noqa: F401  (registers the dataflow kinds load_hardware checks against)
+    from ..hardware.load import load_hardware
+    from ..workload.load import load_network
+    from ..yamlfile import read_yaml
     bad = 0
     for f in args.files:
         try:

@@ -25,6 +25,7 @@ from collections import Counter
 import numpy as np
 import simpy
 
+from .. import progress
 from ..errors import SimulationError
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Network
@@ -47,7 +48,7 @@ def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResul
     _, abits = kind.bits(hw)
     fused = fused_flags(net)
     results = []
-    for i, (layer, lw) in enumerate(zip(net.layers, profile.layers)):
+    for i, (layer, lw) in enumerate(progress.layers(zip(net.layers, profile.layers), f"simulate {hw.name}")):
         first = net.reads_input(i)
         last = net.is_output(i)
         io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])

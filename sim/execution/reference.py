@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import progress
 from ..workload.network import Layer, Network
 from ..workload.ops import NETWORK_INPUT
 from .profile import LayerWork, WorkProfile
@@ -275,19 +276,21 @@ def note_positions(layer: Layer, xs: list[np.ndarray], lw: LayerWork, y=None) ->
     return lw
 
 
-def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True):
+def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True, desc: str | None = None):
     """Walk the network's graph with ``layer_fn(layer, xs) -> (y, LayerWork | None)``.
 
     Each layer reads the tensors its ``inputs`` name (``"input"``: the network input; none: the
     layer before); a tensor is freed after its last reader. Returns the graph output (a tuple of
     arrays in ``net.output_names`` order when the graph has several outputs) and the profile.
     Independent-layer networks (benchmark suites) feed each layer its own input: ``inputs`` is then
-    a list with one array per layer.
+    a list with one array per layer. desc: the per-layer progress bar's label (sim.progress; default
+    "execute", or "numerics" for runs that do not count).
     """
+    desc = desc or ("execute" if count else "numerics")
     works = []
     if net.independent:
         outs = []
-        for layer, x in zip(net.layers, inputs):
+        for layer, x in progress.layers(zip(net.layers, inputs), desc):
             y, lw = layer_fn(layer, [x])
             outs.append(y)
             works.append(note_positions(layer, [x], lw, y))
@@ -299,7 +302,7 @@ def run_layers(net: Network, inputs: np.ndarray, layer_fn, count: bool = True):
         for name in names:
             last_use[name] = i
     values: dict[str, np.ndarray] = {NETWORK_INPUT: np.asarray(inputs).astype(np.float32, copy=False)}
-    for i, layer in enumerate(net.layers):
+    for i, layer in enumerate(progress.layers(net.layers, desc)):
         xs = [values[n] for n in sources[i]]
         y, lw = layer_fn(layer, xs)
         if count:

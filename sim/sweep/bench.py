@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import schema as S
@@ -39,10 +40,16 @@ METHODS = {  # name -> what the target (fraction of weights kept) becomes in one
     "early_bird": "You et al.'s early-bird ticket drawn during dense training from init, then fine-tuning",
     "lowrank": "truncated SVD of every hidden fc and conv layer (conv: k x k conv to rank r, then 1x1), then fine-tuning",
     "slimming": "Liu et al.'s network slimming: BN + L1 on its scales (lambda 1e-4), global channel cut, fine-tuning",
+    "nm": "N:M magnitude pruning of every layer (Mishra et al. 2021; N/M = the target: 2:4, 1:5, 1:10, 1:20), fine-tuning",
+    "distill": "Hinton et al.'s distillation (weight 0.9; T by student size) into a student of l1_neurons' shape, seeded init",
+    "student": "the distillation student trained alone on the labels (distill's control: same shape, init, training)",
+    "qat": "magnitude pruning and fine-tuning, then linear int4 weights with quantization-aware fine-tuning",
 }
+QAT_BITS = 4  # qat: linear integer width of every weighted layer
 COLUMNS = ["method", "target_weights_kept", "weights_kept_fraction", "seed", "accuracy", "storage_bytes", "macs",
-           "effectual_macs", "hwconfig", "cycles", "latency_s", "energy_per_inference_pj",
+           "effectual_macs", "hwconfig", "cycles", "latency_s", "energy_per_inference_pj", "detail",
            "theoretical_speedup", "measured_speedup", "energy_reduction"]
+RECORDED = COLUMNS[:13]  # what a job records (comparison.partial.csv); the rest is derived against dense
 KEY = ["method", "target_weights_kept", "seed", "hwconfig"]
 SPEC = S.Record(dict, {
     "version": S.choice(1, 1), "name": S.Field("str", None), "description": S.Field("str", ""),
@@ -122,10 +129,48 @@ def unit_fraction_for(net, target: float) -> float:
     return hi
 
 
-def recipe_stages(method: str, target: float, net, retrain) -> list:
+def nm_for(target: float, largest: int = 32) -> tuple[int, int]:
+    """(n, m) of the N:M pattern for ``target``: the smallest m >= 4 where n = target x m is whole
+    (0.5 -> 2:4, NVIDIA's; 0.2 -> 1:5; 0.1 -> 1:10), else the closest n/m with m <= ``largest``."""
+    best = None
+    for m in range(4, largest + 1):
+        n = min(max(1, round(target * m)), m - 1)
+        err = abs(n / m - target)
+        if err < 1e-9:
+            return n, m
+        if best is None or err < best[0] - 1e-12:
+            best = (err, n, m)
+    return best[1], best[2]
+
+
+def student_network(net, target: float):
+    """Distillation's student for ``target``: ``net`` with every hidden layer's units cut by L1 norm
+    to l1_neurons' fraction, so it holds about ``target`` of the weights (only its shape is used)."""
+    from ..compression.structured import structured_prune
+
+    frac = round(1.0 - unit_fraction_for(net, target), 6)
+    for name in [lay.name for lay in net.weighted_layers[:-1]]:
+        net, _ = structured_prune(net, name, frac, "l1", "filters")
+    return net.replace(name=f"student-arch-{target:g}", accuracy=None)
+
+
+def distill_temperature(student) -> float:
+    """Hinton et al. 2015, Sec. 3 (MNIST): with 300 or more units in each hidden layer all T >= 8 did
+    about equally well; a student radically reduced to 30 units per layer did best at T = 2.5 to 4.
+    So T = 8 for a student whose hidden layers all have >= 300 units, else 3."""
+    hidden = [lay.weight.shape[0] for lay in student.weighted_layers[:-1]]
+    return 8.0 if min(hidden, default=300) >= 300 else 3.0
+
+
+def student_file(out_dir: str, target: float) -> str:
+    return os.path.join(out_dir, "models", f"student-arch-{target:g}.yaml")
+
+
+def recipe_stages(method: str, target: float, net, retrain, student: str | None = None) -> list:
     """The one recipe stage that takes ``net`` to ``target`` of its weights with ``method``
-    (fine-tuned with ``retrain`` where the method fine-tunes; SNIP and supermask train with the
-    spec's train settings, early-bird searches with them)."""
+    (fine-tuned with ``retrain`` where the method fine-tunes; SNIP, supermask and the distillation
+    students train with the spec's train settings, early-bird searches with them). ``student`` is
+    the student model YAML of distill and student."""
     hidden = [lay.name for lay in net.weighted_layers[:-1]]
     rate = round(1.0 - target, 6)
 
@@ -140,6 +185,9 @@ def recipe_stages(method: str, target: float, net, retrain) -> list:
         return stage("prune", method="gradual", rounds=4, rate=rate)
     if method == "snip":  # trains from its pruned initialization with the spec's train settings
         return [{"prune": {"method": "snip", "rate": rate}}]
+    if method == "nm":
+        n, m = nm_for(target)
+        return stage("prune", method="n_of_m", n=n, m=m)
     if method == "l1_neurons":
         frac = round(1.0 - unit_fraction_for(net, target), 6)
         return stage("structured", layers={n: frac for n in hidden}, norm="l1", target="filters")
@@ -154,7 +202,35 @@ def recipe_stages(method: str, target: float, net, retrain) -> list:
         return [{"supermask": {"keep": target}}]
     if method == "early_bird":
         return stage("early_bird", rate=rate)
+    if method in ("distill", "student"):  # student: the same stage with no weight on the teacher (plain CE)
+        if student is None:
+            raise ValueError(f"{method} needs the student model YAML")
+        if method == "student":
+            return [{"distill": {"student": student, "weight": 0.0}}]
+        return [{"distill": {"student": student, "weight": 0.9,
+                             "temperature": distill_temperature(student_network(net, target))}}]
+    if method == "qat":
+        quant = {"method": "linear", "bits": QAT_BITS}
+        return stage("prune", method="percentile", rate=rate) + [
+            {"quantize": {**quant, "finetune": retrain} if retrain else quant}]
     raise ValueError(method)
+
+
+def detail_of(method: str, target: float, net, stages: pd.DataFrame | None) -> str:
+    """What a method chose that the target does not say: the early-bird draw epoch, the N:M
+    pattern, the student's layer widths, the integer width."""
+    if method == "early_bird" and stages is not None:
+        name = next(s for s in stages["stage"] if str(s).startswith("early_bird_epoch_"))
+        epoch = name[len("early_bird_epoch_"):]
+        return f"not drawn by epoch {epoch[:-len('_undrawn')]}" if epoch.endswith("_undrawn") else f"drawn at epoch {epoch}"
+    if method == "nm":
+        return "{}:{}".format(*nm_for(target))
+    if method in ("distill", "student"):
+        return ("T = {:g}, ".format(distill_temperature(net)) if method == "distill" else "") + "student " + "-".join(str(int(np.prod(net.input_shape))) if i == 0 else str(lay.weight.shape[0])
+                                     for i, lay in enumerate([None] + net.weighted_layers))
+    if method == "qat":
+        return f"int{QAT_BITS} linear"
+    return ""
 
 
 def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -> list[dict]:
@@ -171,14 +247,17 @@ def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -
         net = load_network(model_file)
     else:
         base = load_network(spec.model)
+        student = student_file(out_dir, target) if method in ("distill", "student") else None
         data = {"version": 1, "recipe": "deep_compression", "model": os.path.abspath(spec.model), "seed": seed,
-                "stages": recipe_stages(method, target, base, spec.methods[method])}
+                "stages": recipe_stages(method, target, base, spec.methods[method], student)}
         if spec.dataset:
             data["dataset"] = spec.dataset
         if spec.train:
             data["train"] = spec.train
         out = run_compression(recipe_from_dict(data, spec.file))
-        net = out.network.replace(name=Path(model_file).stem)
+        net = out.network
+        net = net.replace(name=Path(model_file).stem,
+                          meta={**net.meta, "bench_detail": detail_of(method, target, net, out.stages)})
         save_network(net, model_file)
         net = load_network(model_file)
     ex = prepare(net, batch=spec.batch, seed=seed)
@@ -191,8 +270,22 @@ def _job(spec: BenchSpec, method: str, target: float, seed: int, out_dir: str) -
                      "accuracy": ex.accuracy, "storage_bytes": int(s["weight_storage_bytes"]),
                      "macs": ex.profile.total("macs"), "effectual_macs": ex.profile.total("effectual_macs"),
                      "hwconfig": s["hwconfig"], "cycles": int(s["cycles"]), "latency_s": float(s["latency_s"]),
-                     "energy_per_inference_pj": float(s["energy_per_inference_pj"])})
+                     "energy_per_inference_pj": float(s["energy_per_inference_pj"]),
+                     "detail": net.meta.get("bench_detail", "")})
     return rows
+
+
+def write_students(spec: BenchSpec, out_dir: str) -> None:
+    """The student model YAML of every target (architecture only), before jobs that need them start."""
+    from ..workload.load import load_network, save_network
+
+    if not {"distill", "student"} & set(spec.methods):
+        return
+    base = load_network(spec.model)
+    for target in spec.targets:
+        path = student_file(out_dir, target)
+        if not os.path.exists(path):
+            save_network(student_network(base, target), path, weights=False)
 
 
 def run_bench(spec: BenchSpec, out_dir: str, workers: int = 1, progress: bool = True) -> pd.DataFrame:
@@ -200,15 +293,16 @@ def run_bench(spec: BenchSpec, out_dir: str, workers: int = 1, progress: bool = 
     from .runner import progress_bar
 
     os.makedirs(os.path.join(out_dir, "models"), exist_ok=True)
+    write_students(spec, out_dir)
     partial = os.path.join(out_dir, "comparison.partial.csv")
-    done = pd.read_csv(partial) if os.path.exists(partial) else pd.DataFrame(columns=COLUMNS[:12])
+    done = pd.read_csv(partial) if os.path.exists(partial) else pd.DataFrame(columns=RECORDED)
     have = set(zip(done["method"], done["target_weights_kept"].round(6), done["seed"]))
     jobs = [("dense", 1.0, spec.seeds[0])] + [(m, t, s) for m in spec.methods for t in spec.targets for s in spec.seeds]
     todo = [j for j in jobs if (j[0], round(j[1], 6), j[2]) not in have]
     bar = progress_bar(len(jobs), len(jobs) - len(todo), "bench-compression", progress)
 
     def record(rows):
-        frame = pd.DataFrame(rows, columns=COLUMNS[:12])
+        frame = pd.DataFrame(rows, columns=RECORDED)
         header = not os.path.exists(partial)
         with open(partial, "a") as f:  # one job's rows at once, flushed: a kill loses at most running jobs
             frame.to_csv(f, header=header, index=False, float_format="%.9g", lineterminator="\n")
@@ -237,6 +331,7 @@ def finish(df: pd.DataFrame, spec: BenchSpec) -> pd.DataFrame:
     order = {m: i for i, m in enumerate(["dense"] + list(spec.methods))}
     dense = df[df["method"] == "dense"].set_index("hwconfig")
     df = df.copy()
+    df["detail"] = df["detail"].fillna("") if "detail" in df else ""  # partial files of older runs have none
     df["theoretical_speedup"] = (dense["macs"].iloc[0] / df["effectual_macs"]).round(4)
     df["measured_speedup"] = (df["hwconfig"].map(dense["cycles"]) / df["cycles"]).round(4)
     df["energy_reduction"] = (df["hwconfig"].map(dense["energy_per_inference_pj"])

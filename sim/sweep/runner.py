@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-import sys
 import threading
 
 from ..errors import ConfigError, SimulationError
@@ -154,11 +153,9 @@ def backend_for(workers: int, scheduler):
 
 
 def progress_bar(total: int, initial: int, desc: str, enabled: bool):
-    from tqdm import tqdm
-    # tqdm's default bar shows rate (pt/s) and ETA; no monitor thread, so forked workers stay safe
-    tqdm.monitor_interval = 0
-    return tqdm(total=total, initial=initial, desc=desc, unit="pt", smoothing=0.1, mininterval=0.5,
-                disable=not enabled, file=sys.stderr, dynamic_ncols=True)
+    """Points done of ``total`` (sim.progress.bar: on a terminal only)."""
+    from ..progress import bar
+    return bar(total, desc, "pt", initial=initial, enabled=enabled, smoothing=0.1, mininterval=0.5)
 
 
 def evaluate(spec: SweepSpec, todo: list[Point], backend, store, bar) -> None:

@@ -81,16 +81,31 @@ def load_dataset(name: str = "digits", data_dir: str | os.PathLike | None = None
 
 @functools.lru_cache(maxsize=1)
 def _load_digits() -> Dataset:
-    from sklearn.datasets import load_digits  # imported on use: scikit-learn is slow to import
-
-    bunch = load_digits()
-    x = (bunch.data / 16.0).astype(np.float32)  # pixel values are 0..16
-    y = bunch.target.astype(np.int64)
+    table = _digits_table()
+    x = (table[:, :-1] / 16.0).astype(np.float32)  # pixel values are 0..16
+    y = table[:, -1].astype(np.int64)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(y))
     n_test = int(round(DIGITS_TEST_FRACTION * len(y)))
     n_val = int(round(DIGITS_VAL_FRACTION * len(y)))
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     return _frozen(Dataset("digits", (1, 8, 8), x[train], y[train], x[val], y[val], x[test], y[test]))
+
+
+def _digits_table() -> np.ndarray:
+    """scikit-learn's ``digits.csv.gz`` (64 pixels and the label per row), read as ``load_digits``
+    reads it but without importing scikit-learn, which takes longer than the whole default run."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "datasets", "data", "digits.csv.gz")
+        if os.path.exists(path):
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                return np.loadtxt(f, delimiter=",")
+    from sklearn.datasets import load_digits  # a layout this does not know: ask scikit-learn
+
+    bunch = load_digits()
+    return np.column_stack([bunch.data, bunch.target])
 
 
 @functools.lru_cache(maxsize=1)

@@ -570,8 +570,9 @@ def weight_arrays(net: Network) -> dict:
     return arrays
 
 
-def save_network(net: Network, path: str | os.PathLike, extra: dict | None = None) -> None:
-    """Write ``net`` as a model YAML plus a byte-reproducible .npz of its weights beside it (atomically)."""
+def save_network(net: Network, path: str | os.PathLike, extra: dict | None = None, weights: bool = True) -> None:
+    """Write ``net`` as a model YAML plus a byte-reproducible .npz of its weights beside it (atomically);
+    with ``weights`` False, the architecture alone (a model to train from scratch)."""
     path = Path(path)
     npz_path = path.with_suffix(".npz")
     layers = []
@@ -617,7 +618,8 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
     if net.dataset:
         doc["dataset"] = net.dataset
     doc["input_density"] = float(net.input_density)
-    doc["weights"] = npz_path.name
+    if weights:
+        doc["weights"] = npz_path.name
     if net.accuracy is not None:
         doc["accuracy"] = float(net.accuracy)
     if net.meta:
@@ -626,7 +628,8 @@ def save_network(net: Network, path: str | os.PathLike, extra: dict | None = Non
         doc["outputs"] = list(net.outputs)
     doc.update(extra or {})
     doc["layers"] = layers
-    write_npz(npz_path, weight_arrays(net))
+    if weights:
+        write_npz(npz_path, weight_arrays(net))
     tmp = path.with_suffix(".tmp.yaml")
     with open(tmp, "w", encoding="utf-8") as f:
         yaml.safe_dump(doc, f, sort_keys=False, default_flow_style=None, width=120)
