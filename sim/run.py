@@ -28,7 +28,7 @@ from .paths import resolve_path
 from .report.files import write_run
 from .report.html import html_table
 from .report.price import energy_rows, layer_rows, summary_row
-from .workload.load import load_network, unpack
+from .workload.load import fill_weights, load_network, unpack
 from .workload.network import Network
 
 ENGINES = ("auto", "event", "analytical")  # auto = event: the SimPy model
@@ -256,9 +256,14 @@ def reads_weight_values(hw: HardwareConfig) -> bool:
 
 
 def _for_design(hw: HardwareConfig, ex: Execution) -> None:
-    """Packed weights made dense (once, in place) when the design's cost model reads weight values."""
-    if is_packed(ex.net) and reads_weight_values(hw):
+    """When the design's cost model reads weight values: packed weights made dense, and a
+    shapes-only model YAML given its synthesized weights (once, in place)."""
+    if not reads_weight_values(hw):
+        return
+    if is_packed(ex.net):
         unpack(ex.net)
+    if "weight_densities" in ex.net.meta:
+        fill_weights(ex.net)
 
 
 def cost(hardware, ex: Execution, engine: str = "auto") -> Result:

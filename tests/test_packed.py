@@ -86,3 +86,16 @@ def test_yaml_model_that_does_not_fit_stops_before_drawing_weights(tmp_path):
                           env=env, cwd=ROOT)
     assert proc.returncode == 2, proc.stderr
     assert "--execute shapes would fit" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_shapes_run_draws_weights_only_for_designs_that_read_them(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(MODEL))
+    ex = prepare(str(path), batch=1, execute="shapes")
+    assert ex.net.layer("fc1").weight.strides == (0, 0)
+    cost(ROOT / "hwconfigs" / "systolic.yaml", ex)
+    assert ex.net.layer("fc1").weight.strides == (0, 0)
+    eie = cost(ROOT / "hwconfigs" / "eie.yaml", ex)  # EIE's storage counts the real zeros
+    np.testing.assert_array_equal(ex.net.layer("fc1").weight, L.load_network(path, seed=0).layer("fc1").weight)
+    drawn = prepare(L.load_network(path, seed=0), batch=1, execute="shapes")
+    assert eie.run.weight_storage_bits == cost(ROOT / "hwconfigs" / "eie.yaml", drawn).run.weight_storage_bits

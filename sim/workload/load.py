@@ -168,6 +168,7 @@ def network_from_dict(data: dict, path: str, seed: int | None = None, shapes_onl
         meta["vocab"] = vocab
     if shapes_only and weights_file is None:
         meta["weight_densities"] = densities
+        meta["seed"] = base_seed  # the weights ``load_network(source, seed)`` would draw (``fill_weights``)
     return Network(name=str(name), input_shape=tuple(shape), layers=layers, input_density=input_density,
                    dataset=dataset, independent=independent,
                    accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None, source=path,
@@ -447,6 +448,18 @@ def _placeholder_weights(layers: list[Layer], raw: list) -> dict:
             layer.weight = np.broadcast_to(np.float32(1.0), layer.weight.shape)
             densities[layer.name] = _spec_density(raw, layer)
     return densities
+
+
+def fill_weights(net: Network) -> Network:
+    """A shapes-only network from a model YAML (``load_network(shapes_only=True)``) given, in place,
+    the synthesized weights a full load draws (dense, for cost models that read weight values)."""
+    if "weight_densities" not in net.meta or not net.source:
+        return net
+    full = load_network(net.source, seed=int(net.meta.get("seed", 0)))
+    for layer, drawn in zip(net.layers, full.layers):
+        layer.weight, layer.bias = drawn.weight, drawn.bias
+    del net.meta["weight_densities"]
+    return net
 
 
 def unpack(net: Network) -> Network:
