@@ -6,6 +6,7 @@ Each case runs in a fresh interpreter, the way ``sim run`` does: the model is lo
 ``sim.run.as_network`` (shapes only for ``shapes``; large synthesized layers packed otherwise), the
 estimate is the one ``prepare`` checks for the mode ``choose_mode`` picks, and the peak is the
 process's VmHWM after ``prepare`` and ``cost`` on the systolic design."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +30,17 @@ print(chosen, est, hwm)
 """
 
 
+# A fixed budget, so that the mode auto picks does not depend on what else the machine is running.
+ENV = dict(os.environ, SIM_MEMORY_LIMIT_MB="16000", PYTHONPATH=os.pathsep.join(sys.path))
+
+
 def measure(model: str, batch: int, mode: str) -> tuple[str, int, int]:
     # VmHWM of the child itself (getrusage's ru_maxrss would report a large parent's peak after
     # fork + exec). The first run of a worktree may compile numba kernels into the cache, a
     # one-time cost the estimate is not about: a failed bound is re-measured once, warm.
     for attempt in range(2):
         out = subprocess.run([sys.executable, "-c", CODE, model, str(batch), mode], capture_output=True, text=True,
-                             check=True, cwd=ROOT).stdout.split()
+                             check=True, cwd=ROOT, env=ENV).stdout.split()
         chosen, est, peak = out[0], int(out[1]), int(out[2])
         if 0.8 * peak <= est <= 2.5 * peak:
             break
@@ -49,7 +54,8 @@ SLOW_CASES = [("models/vgg16.yaml", 1, "auto", "sampled"),
               ("models/alexnet.yaml", 1, "full", "full"),
               ("models/resnet18.yaml", 2, "full", "full"),
               ("models/resnet50.yaml", 1, "full", "full"),
-              ("models/vgg16.yaml", 8, "sampled", "sampled")]
+              ("models/vgg16.yaml", 8, "sampled", "sampled"),
+              ("models/resnet50.yaml", 8, "full", "full")]
 
 
 @pytest.mark.parametrize("model,batch,mode,expect", CASES + [pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_CASES])

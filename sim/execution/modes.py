@@ -29,7 +29,8 @@ held (dense float32, or 12 bytes per nonzero for layers loaded packed, ``load_ne
 full execution makes packed layers dense for its float reference); the layouts the kernels keep per
 layer up to ``execute.CACHE_MAX_WEIGHTS`` weights (12 bytes per stored conv weight, 8 per fc weight)
 and the largest transient of one layer's conversion (a larger layer's layout included); and the most activations alive at once (the executor frees a tensor after its last
-reader; full execution keeps every layer's output for the float reference). A sampled layer
+reader; full execution keeps every layer's output for the float reference, and a design with its
+own arithmetic keeps its own outputs of every layer beside them). A sampled layer
 converts only its sample's share. ``shapes`` needs only the baseline and the profile.
 """
 from __future__ import annotations
@@ -131,8 +132,8 @@ def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]
 def _live_activation_bytes(net: Network, batch: int, keep_all: bool) -> int:
     """Most float32 activation bytes alive at once: the tensors a later layer still reads (the
     executor frees a tensor after its last reader), the layer's output and the kernel's padded /
-    converted copies of its input and output; ``keep_all``: every output is kept (the float
-    reference of full execution)."""
+    contiguous copy of its inputs; ``keep_all``: every output is kept (the float reference of full
+    execution)."""
     if net.independent:  # every layer's input is drawn up front
         return 4 * batch * (sum(_elems(l.in_shape) for l in net.layers)
                             + max((2 * _elems(l.out_shape) for l in net.layers), default=0))
@@ -149,7 +150,7 @@ def _live_activation_bytes(net: Network, batch: int, keep_all: bool) -> int:
     for i, layer in enumerate(net.layers):
         out = 4 * batch * _elems(layer.out_shape)
         ins = sum(alive.get(n, 0) for n in set(sources[i]))
-        peak = max(peak, sum(alive.values()) + kept + out + ins + 2 * out)
+        peak = max(peak, sum(alive.values()) + kept + out + ins)  # ins: the kernel's padded / contiguous copy
         alive[layer.name] = out
         for name in set(sources[i]):
             if last_use.get(name) == i and name not in outputs and name in alive:
@@ -163,8 +164,9 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
     or "shapes"): the baseline of the loaded libraries; for the value modes the weights as held
     (dense float32, or packed), the converted layouts the kernels keep per layer, the largest
     transient of one layer's conversion, and the activations alive at once (full execution also
-    keeps every layer's output for the float reference). ``shapes`` needs only its baseline and the
-    profile. A sampled layer converts only its sample's share of the stored weights."""
+    keeps every layer's output for the float reference, and once more for a design's numerics).
+    ``shapes`` needs only its baseline and the profile. A sampled layer converts only its sample's
+    share of the stored weights."""
     if mode == "shapes":
         return SHAPES_BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
     resident = cached = build = 0
@@ -173,6 +175,8 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
             r, c, b = _weight_bytes(layer, net, mode)
             resident, cached, build = resident + r, cached + c, max(build, b)
     act = _live_activation_bytes(net, batch, keep_all=mode == "full")
+    if mode == "full":  # a design with its own arithmetic re-executes the network and keeps its outputs too
+        act += sum(4 * batch * _elems(l.out_shape) for l in net.layers)
     profile = 64 * sum(_elems(l.out_shape[:1]) for l in net.layers) + 16 * batch * len(net.layers)
     return VALUE_BASELINE_BYTES + resident + cached + build + act + profile
 
