@@ -228,10 +228,15 @@ class Network:
             if q is not None:
                 q = dataclasses.replace(q, **{k: (None if getattr(q, k) is None else getattr(q, k).copy())
                                               for k in ("codebook", "codes", "scale", "qvalues")})
-            layers.append(lay.replace(weight=None if lay.weight is None else lay.weight.copy(),
+            layers.append(lay.replace(weight=None if lay.weight is None else _copy_weight(lay.weight),
                                       bias=None if lay.bias is None else lay.bias.copy(), quant=q,
                                       attrs=dict(lay.attrs), consts={k: np.array(v) for k, v in lay.consts.items()}))
         return self.replace(layers=layers, meta=dict(self.meta))
+
+
+def _copy_weight(w: np.ndarray) -> np.ndarray:
+    """A copy of a weight; a read-only broadcast placeholder (shapes only, packed layers) is shared."""
+    return w if w.size and not any(w.strides) else w.copy()
 
 
 def input_vocab(layers: list[Layer]) -> int:
