@@ -99,3 +99,12 @@ def test_shapes_run_draws_weights_only_for_designs_that_read_them(tmp_path):
     np.testing.assert_array_equal(ex.net.layer("fc1").weight, L.load_network(path, seed=0).layer("fc1").weight)
     drawn = prepare(L.load_network(path, seed=0), batch=1, execute="shapes")
     assert eie.run.weight_storage_bits == cost(ROOT / "hwconfigs" / "eie.yaml", drawn).run.weight_storage_bits
+
+
+def test_inverse_normal_matches_scipy():
+    from scipy.special import ndtri
+
+    from sim.kernels.normal import inverse_normal
+    p = np.concatenate([np.random.default_rng(0).random(20_000), np.logspace(-300, -0.31, 2000), [0.075, 0.5, 0.925]])
+    np.testing.assert_allclose(inverse_normal(p), ndtri(p), rtol=1e-13, atol=1e-15)
+    assert inverse_normal(np.array([0.025]))[0] == pytest.approx(-1.959963984540054, rel=1e-15)

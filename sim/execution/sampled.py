@@ -152,13 +152,15 @@ def _packed_rows(layer: Layer, packed, prow, pcol, nnz_rows, rows) -> Layer:
 
 
 def _sparse_product(packed, pcol, nnz_rows, x2: np.ndarray) -> np.ndarray:
-    """``x2 @ W.T`` (float32) of a packed weight, as a sparse product (scipy's CSR)."""
-    from scipy.sparse import csr_matrix  # imported on use: only sampled packed layers need it
+    """``x2 @ W.T`` (float32) of a packed weight, row by row over its stored weights."""
+    from ..kernels.spmm import csr_product
 
     indptr = np.zeros(nnz_rows.size + 1, dtype=np.int64)
     np.cumsum(nnz_rows, out=indptr[1:])
-    w = csr_matrix((packed.values, pcol, indptr), shape=(nnz_rows.size, int(np.prod(packed.shape[1:]))))
-    return np.ascontiguousarray(np.asarray(w @ x2.T, dtype=np.float32).T)
+    out = np.empty((x2.shape[0], nnz_rows.size), dtype=np.float64)
+    with threads(threads_for(int(indptr[-1]) * x2.shape[0])):
+        csr_product(indptr, pcol, packed.values, np.ascontiguousarray(x2, dtype=np.float32), out)
+    return out.astype(np.float32)
 
 
 def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,

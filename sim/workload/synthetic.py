@@ -109,12 +109,11 @@ def sample_positions(size: int, keep: int, rng: np.random.Generator) -> np.ndarr
 
 def kept_magnitudes(count: int, density: float, scale: float, rng: np.random.Generator) -> np.ndarray:
     """``count`` signed values distributed as the survivors of magnitude pruning of N(0, scale^2) to ``density``."""
-    from scipy.special import ndtri
+    from ..kernels.normal import inverse_normal  # imported on use: only large layers are drawn this way
 
-    p = (rng.random(count) * (float(density) / 2.0)).astype(np.float32)  # the lower tail: Phi^-1(1 - p) = -Phi^-1(p)
-    np.maximum(p, np.finfo(np.float32).tiny, out=p)
-    mag = ndtri(p)
-    mag *= np.float32(-scale)
+    p = rng.random(count) * (float(density) / 2.0)  # the lower tail: Phi^-1(1 - p) = -Phi^-1(p)
+    np.maximum(p, 1e-300, out=p)
+    mag = (inverse_normal(p) * -scale).astype(np.float32)
     mag[rng.random(count) < 0.5] *= np.float32(-1.0)
     return mag
 
