@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .dense import det_log
 
@@ -59,9 +59,9 @@ def _ppnd16(p, a, b, c, d, e, f):
     return -x if q < 0.0 else x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _inverse_normal(p, out, a, b, c, d, e, f):
-    for i in range(p.shape[0]):
+    for i in prange(p.shape[0]):  # elementwise: the same bits for any thread count
         out[i] = _ppnd16(p[i], a, b, c, d, e, f)
 
 
