@@ -132,6 +132,7 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
                 return "sampled", f"{why}: large fc layers counted on a stratified row sample"
         if full <= budget:
             return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
+        check_fits(net, batch, "shapes", budget)
         return "shapes", f"full execution would need about {mib(full)} (budget {mib(budget)}): work from shapes"
     if requested in VALUE_MODES and is_placeholder(net):
         raise ConfigError("--execute", f"{requested} execution of {net.name!r} needs weight values; it was loaded from "
@@ -161,9 +162,16 @@ def check_fits(net: Network, batch: int, mode: str, budget_bytes: int | None = N
     budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
     need = estimate_memory(net, batch, mode)
     if need > budget:
-        shapes = estimate_memory(net, batch, "shapes")
-        fits = mode != "shapes" and shapes <= budget
-        hint = f"; --execute shapes would fit ({_mib(shapes)})" if fits else "; nothing fits: lower --batch"
+        hint = "; nothing fits: lower --batch"
+        for other in {"full": ("sampled", "shapes"), "sampled": ("shapes",)}.get(mode, ()):
+            if other == "sampled":
+                from .sampled import has_sampled_layers
+                if not has_sampled_layers(net):
+                    continue
+            other_need = estimate_memory(net, batch, other)
+            if other_need <= budget:
+                hint = f"; --execute {other} would fit ({_mib(other_need)})"
+                break
         raise ConfigError("--execute", f"{mode} execution of {net.name!r} at batch {batch} needs about "
                                        f"{_mib(need)}, more than the budget of {_mib(budget)} "
                                        f"(SIM_MEMORY_LIMIT_MB or 80% of available memory){hint}")
