@@ -20,7 +20,7 @@ group beyond the tile's balanced time), ``reprogramming`` (weight retuning).
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 
 import numpy as np
 import simpy
@@ -28,7 +28,7 @@ import simpy
 from ..errors import SimulationError
 from ..hardware.spec import HardwareConfig
 from ..workload.network import Network
-from .buffers import CountingEnvironment, Dram, make_buffers
+from .buffers import CountingEnvironment, Dram, buffer_capacity_bytes, buffer_copies, make_buffers
 from .dataflows import get
 from ..execution.profile import WorkProfile
 from .result import LayerResult, RunResult
@@ -37,6 +37,10 @@ from .tiling import map_layer
 from .traffic import fused_flags, weights_on_chip
 
 MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more become one "pe_array" row
+# Layers with the very same tile list (a mapper's memo hands out one list for identical layers, e.g.
+# a transformer's 24 equal FFN layers) on the same memories run identically: the last runs are kept.
+MAX_MEMO_RUNS = 4
+_RUNS: OrderedDict = OrderedDict()  # (id(tiles), memory_signature) -> (tiles, cycles, stalls, counts, intervals, events)
 
 
 def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
@@ -65,22 +69,41 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig) -> LayerResult:
                      compute_cycles=floor.compute_cycles, memory_cycles=floor.memory_cycles,
                      macs_performed=floor.macs_performed, peak_macs_per_cycle=floor.peak_macs_per_cycle,
                      mapping=sched.mapping)
-    env = CountingEnvironment()
+    key = (id(sched.tiles), memory_signature(hw))
+    hit = _RUNS.get(key)
+    if hit is not None and hit[0] is sched.tiles:  # the same tiles on the same memories: the same run
+        _RUNS.move_to_end(key)
+        _, cycles, stalls, counts, intervals, events = hit
+        lr.stalls, lr.counts, lr.intervals = dict(stalls), Counter(counts), list(intervals)
+    else:
+        env = CountingEnvironment()
 
-    def record(component, start, end, label):
-        if end > start:
-            lr.intervals.append((component, int(start), int(end), label))
+        def record(component, start, end, label):
+            if end > start:
+                lr.intervals.append((component, int(start), int(end), label))
 
-    run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record,
-              hw.memory.prefetch_tiles)
+        run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr, record,
+                  hw.memory.prefetch_tiles)
+        cycles, events = int(env.now), env.events_processed
+        _RUNS[key] = (sched.tiles, cycles, dict(lr.stalls), Counter(lr.counts), list(lr.intervals), events)
+        while len(_RUNS) > MAX_MEMO_RUNS:
+            _RUNS.popitem(last=False)
     lr.counts.update(sched.counts)
-    lr.cycles = int(env.now)
+    lr.cycles = cycles
     # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
     lr.compute_cycles = int(sum(t.compute_cycles for t in sched.tiles))
-    lr.events = env.events_processed
+    lr.events = events
     lr.dram_bytes = sched.dram_bytes
     lr.sram_bytes = sram_bytes(lr.counts, hw)
     return lr
+
+
+def memory_signature(hw: HardwareConfig) -> tuple:
+    """Everything of ``hw`` a run of tiles depends on: DRAM, buffers, prefetch depth."""
+    d, mem = hw.memory.dram, hw.memory
+    return (d.bandwidth_gbps, hw.clock_ghz, d.latency_ns, d.channels, mem.prefetch_tiles,
+            tuple((b.name, buffer_capacity_bytes(b, hw), buffer_copies(b, hw), b.ports, b.width_bits, b.banks)
+                  for b in mem.buffers))
 
 
 def sram_bytes(counts: Counter, hw: HardwareConfig) -> int:

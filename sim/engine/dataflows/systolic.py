@@ -32,13 +32,13 @@ filled from the input buffer once per fold and each fill is counted (``pe_array.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 
 import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
-from ..tiles import (LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
+from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
                      slices, split, step_gemm, streamed_weights)
 from ..precision import reduction_length, weight_read_bits
 from ..traffic import performed_macs
@@ -46,6 +46,8 @@ from .base import Dataflow
 
 
 SYSTOLIC_DATAFLOWS = ("os", "ws", "is")
+MAX_MEMO_LAYERS = 4  # distinct tile lists kept (``map_systolic``)
+_TILES: OrderedDict = OrderedDict()
 
 
 def scalesim_operands(dataflow: str, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
@@ -143,6 +145,32 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
     in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
     inputs_stay = in_total <= cap(ibuf, hw)
     macs = performed_macs(lw, hw) if macs is None else macs
+    note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
+            f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
+    # The tiles are a function of these alone: equal layers (a transformer's repeated blocks) share
+    # one list, built once (and simulated once: engine/simulate.py keeps runs by tile list).
+    key = (rows, cols, df, wbits, abits, pe.acc_bits, groups, n_pix, k, m, int(macs), n_chunks, w_total,
+           weights_stay, in_total, inputs_stay, out_total, io.weights_from_dram, io.inputs_from_dram,
+           io.outputs_to_dram, wbuf.name, ibuf.name, obuf.name, meta, run_time_operand, MAX_TILES,
+           tuple((b.name, cap(b, hw)) for b in hw.memory.buffers))
+    tiles = _TILES.get(key)
+    if tiles is None:
+        tiles = systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay,
+                               in_total, inputs_stay, out_total, io, (wbuf, ibuf, obuf), pe.acc_bits, meta,
+                               run_time_operand, hw)
+        _TILES[key] = tiles
+        while len(_TILES) > MAX_MEMO_LAYERS:
+            _TILES.popitem(last=False)
+    else:
+        _TILES.move_to_end(key)
+    return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
+
+
+def systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+                   inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw) -> list[Tile]:
+    """One tile per fold (``map_systolic``), coalesced."""
+    wbits, abits = bits
+    wbuf, ibuf, obuf = bufs
     # Each tile = (group, chunk, column fold, row fold): its GEMM extents along K, M and Npix.
     specs = []
     for g in range(groups):
@@ -182,9 +210,9 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         if meta is not None:
             c[(meta[0], "read_bits")] += ku * mu * meta[1]
         c[(ibuf.name, "read_bits")] += ku * pu * abits
-        c[(obuf.name, "write_bits")] += mu * pu * pe.acc_bits
+        c[(obuf.name, "write_bits")] += mu * pu * acc_bits
         if not first_k:
-            c[(obuf.name, "read_bits")] += mu * pu * pe.acc_bits  # accumulate onto earlier folds
+            c[(obuf.name, "read_bits")] += mu * pu * acc_bits  # accumulate onto earlier folds
         stores = ()
         if final and out_share[i]:
             if io.outputs_to_dram:
@@ -195,6 +223,4 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         cycles = tc + fd
         tiles.append(Tile(label, np.array([cycles], dtype=np.int64), cycles, tuple(x for x in loads if x[1] > 0),
                           stores, counts=+c))
-    note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
-            f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
-    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, mapping=note)
+    return coalesce(tiles, hw)
