@@ -24,7 +24,8 @@ activation reads; conv reads ``nnz`` weights per sample and ``nnz x OH x OW`` ac
 Memory estimate
 ---------------
 ``estimate_memory`` bounds a mode's peak resident bytes before anything large is allocated:
-a fixed interpreter + library baseline, float32 dense weights plus the kernels' converted copy
+a fixed interpreter + library baseline, the per-sample rows every mode's simulation keeps
+(``simulation_bytes``), float32 dense weights plus the kernels' converted copy
 (values and int64 indices of every stored weight, i.e. 12 bytes per nonzero), and the largest
 set of activations alive at once (a layer's inputs and output, batch included, float32, twice
 for the kernel's padded / converted input). ``shapes`` needs only the baseline and the profile.
@@ -44,6 +45,7 @@ VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight va
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
+ENGINE_BYTES_PER_ROW = 4096  # per sample x token of a weighted layer (simulation_bytes): SONIC, LeNet-5, batch 1e5
 BASELINE_BYTES = 400 * 2**20  # python + numpy + numba + pandas + simpy + the jitted kernels
 _RELU_KEEPS = 0.5
 
@@ -87,7 +89,7 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
     """Estimated peak resident bytes of executing ``net`` at ``batch`` in ``mode`` ("full", "sampled"
     or "shapes"). A sampled layer converts only its sample's share of the stored weights."""
     if mode == "shapes":
-        return BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+        return BASELINE_BYTES + simulation_bytes(net, batch) + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
     if mode == "sampled":
         from .sampled import sample_fraction_for
     weights = 0
@@ -105,7 +107,15 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
             live = 4 * batch * (2 * _elems(layer.in_shape) + _elems(layer.out_shape))
             act = max(act, live)
         act += 4 * batch * _elems(net.input_shape)
-    return BASELINE_BYTES + weights + act
+    return BASELINE_BYTES + simulation_bytes(net, batch) + weights + act
+
+
+def simulation_bytes(net: Network, batch: int) -> int:
+    """What every mode needs after execution, growing with the batch: per-sample work rows of the
+    profile and the event model (SONIC's mapper builds a tile per sample and weighted layer before
+    coalescing them: ``ENGINE_BYTES_PER_ROW`` each, measured)."""
+    rows = sum(batch * l.tokens for l in net.layers if l.weight is not None)
+    return ENGINE_BYTES_PER_ROW * rows
 
 
 def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes: int | None = None
@@ -120,6 +130,7 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
     mib = _mib
     if requested == "auto":
         if is_placeholder(net):
+            check_fits(net, batch, "shapes", budget)
             return "shapes", ("the model has no weight values (a SCALE-Sim topology without --density): "
                               "work from shapes and stated densities")
         t = estimate_full_seconds(net, batch)
@@ -162,7 +173,8 @@ def check_fits(net: Network, batch: int, mode: str, budget_bytes: int | None = N
     budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
     need = estimate_memory(net, batch, mode)
     if need > budget:
-        hint = "; nothing fits: lower --batch"
+        hint = ("; nothing fits: lower --batch" if estimate_memory(net, 1, "shapes") <= budget else
+                "; not even --execute shapes fits at batch 1: raise SIM_MEMORY_LIMIT_MB")
         for other in {"full": ("sampled", "shapes"), "sampled": ("shapes",)}.get(mode, ()):
             if other == "sampled":
                 from .sampled import has_sampled_layers
