@@ -263,6 +263,7 @@ class FastForward:
     tiles before the full form is built."""
 
     MIN_TILES = 64  # below this a layer is simulated step by step
+    CHECKS = 256  # full forms built without a jump before the layer is left to run step by step
 
     def __init__(self, env, tiles, lr, record, prefetch_tiles, enabled=True):
         self.env, self.tiles, self.lr, self.outer = env, tiles, lr, record
@@ -279,6 +280,7 @@ class FastForward:
         self.cheap = {}
         self.full = {}
         self.mismatch = {}
+        self.checks_left = self.CHECKS
 
     def record(self, component, start, end, label):
         before = len(self.lr.intervals)
@@ -327,6 +329,9 @@ class FastForward:
             if len(self.cheap) > 4096:
                 self.cheap.clear()
             return
+        self.checks_left -= 1
+        if self.checks_left <= 0:
+            self.enabled = False
         try:
             form, lowest = self.canonical(loaded, held, space_wait)
         except Opaque:
@@ -381,6 +386,7 @@ class FastForward:
         self.off += k * p
         self.cheap.clear()
         self.full.clear()
+        self.checks_left = self.CHECKS
 
     def canonical(self, loaded, held, space_wait):
         """(canonical form of the state, lowest relative tile index it names)."""
