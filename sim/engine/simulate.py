@@ -75,7 +75,7 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool 
     hit = _RUNS.get(key)
     if hit is not None and hit[0] is sched.tiles:  # the same tiles on the same memories: the same run
         _RUNS.move_to_end(key)
-        _, cycles, stalls, counts, intervals, events = hit
+        _, cycles, stalls, counts, intervals, events, busy, dram = hit
         lr.stalls, lr.counts, lr.intervals = dict(stalls), Counter(counts), list(intervals)
     else:
         env = CountingEnvironment()
@@ -87,15 +87,16 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool 
         cycles = run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr,
                            record, hw.memory.prefetch_tiles, fast_forward)
         events = env.events_processed
-        _RUNS[key] = (sched.tiles, cycles, dict(lr.stalls), Counter(lr.counts), list(lr.intervals), events)
+        # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
+        busy, dram = int(sum(t.compute_cycles for t in sched.tiles)), sched.dram_bytes
+        _RUNS[key] = (sched.tiles, cycles, dict(lr.stalls), Counter(lr.counts), list(lr.intervals), events, busy, dram)
         while len(_RUNS) > MAX_MEMO_RUNS:
             _RUNS.popitem(last=False)
     lr.counts.update(sched.counts)
     lr.cycles = cycles
-    # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
-    lr.compute_cycles = int(sum(t.compute_cycles for t in sched.tiles))
+    lr.compute_cycles = busy
     lr.events = events
-    lr.dram_bytes = sched.dram_bytes
+    lr.dram_bytes = dram
     lr.sram_bytes = sram_bytes(lr.counts, hw)
     return lr
 
