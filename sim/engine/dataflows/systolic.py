@@ -238,16 +238,26 @@ def vector_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_to
     w_first_run = np.minimum.reduceat(np.where(w_load > 0, np.arange(n), n), starts)
     in_first_run = np.minimum.reduceat(np.where(in_load > 0, np.arange(n), n), starts)
     tiles = []
+    # Equal parts are one object (tiles are never mutated): a big layer's runs repeat a few shapes.
+    shared: dict = {}
     for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
         label = _label(g, ci, fc, fr, a) if b - a == 1 else f"{_label(g, ci, fc, fr, a)}..{_label(g, ci, fc, fr, b - 1)}"
         order = sorted((int(first[q, r]), q) for q in range(len(names)) if first[q, r] < n)
-        counts = Counter({names[q]: int(sums[q, r]) for _, q in order})
+        items = tuple((names[q], int(sums[q, r])) for _, q in order)
+        counts = shared.get(items)
+        if counts is None:
+            counts = shared[items] = Counter(dict(items))
         loads = [(wbuf.name, int(w_sum[r]), int(w_first_run[r]), 0), (ibuf.name, int(in_sum[r]), int(in_first_run[r]), 1)]
         loads = tuple((name, nb) for name, nb, _, _ in sorted(
             (x for x in loads if x[1] > 0), key=lambda x: (x[2], x[3])))
+        loads = shared.setdefault(("loads", loads), loads)
         stores = ((obuf.name, int(st_sum[r])),) if st_sum[r] > 0 else ()
+        stores = shared.setdefault(("stores", stores), stores)
         c = int(run_cycles[r])
-        tiles.append(Tile(label, np.array([c], dtype=np.int64), c, loads, stores, counts=counts))
+        pe = shared.get(("pe", c))
+        if pe is None:
+            pe = shared[("pe", c)] = np.array([c], dtype=np.int64)
+        tiles.append(Tile(label, pe, c, loads, stores, counts=counts))
     return tiles
 
 
