@@ -194,7 +194,7 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ConfigError("sim.prepare", f"batch: must be an integer >= 1; got {batch!r}")
     net = as_network(model, seed, execute, int(batch))
-    check_run_size(net, int(batch), seed)  # before anything is allocated (every mode: its simulation scales with batch)
+    check_run_size(net, int(batch), seed)  # batch and seed in range; choose_mode checks the chosen mode fits memory
     mode, reason = choose_mode(net, int(batch), execute)
     if mode == "full" and is_packed(net):  # the float reference and design numerics read dense weights
         unpack(net)

@@ -31,7 +31,8 @@ layer up to ``execute.CACHE_MAX_WEIGHTS`` weights (12 bytes per stored conv weig
 and the largest transient of one layer's conversion (a larger layer's layout included); and the most activations alive at once (the executor frees a tensor after its last
 reader; full execution keeps every layer's output for the float reference, and a design with its
 own arithmetic keeps its own outputs of every layer beside them). A sampled layer
-converts only its sample's share. ``shapes`` needs only the baseline and the profile.
+converts only its sample's share. Every mode adds the per-sample rows its simulation keeps
+(``simulation_bytes``). ``shapes`` needs only the baseline, the profile and those rows.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight va
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
+ENGINE_BYTES_PER_ROW = 4096  # per sample x token of a weighted layer (simulation_bytes): SONIC, LeNet-5, batch 1e5
 _RELU_KEEPS = 0.5
 
 
@@ -168,7 +170,7 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
     ``shapes`` needs only its baseline and the profile. A sampled layer converts only its sample's
     share of the stored weights."""
     if mode == "shapes":
-        return SHAPES_BASELINE_BYTES + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
+        return SHAPES_BASELINE_BYTES + simulation_bytes(net, batch) + 64 * sum(_elems(l.out_shape[:1]) for l in net.layers)
     resident = cached = build = 0
     for layer in net.layers:
         if layer.weight is not None:
@@ -178,7 +180,15 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
     if mode == "full":  # a design with its own arithmetic re-executes the network and keeps its outputs too
         act += sum(4 * batch * _elems(l.out_shape) for l in net.layers)
     profile = 64 * sum(_elems(l.out_shape[:1]) for l in net.layers) + 16 * batch * len(net.layers)
-    return VALUE_BASELINE_BYTES + resident + cached + build + act + profile
+    return VALUE_BASELINE_BYTES + simulation_bytes(net, batch) + resident + cached + build + act + profile
+
+
+def simulation_bytes(net: Network, batch: int) -> int:
+    """What every mode needs after execution, growing with the batch: per-sample work rows of the
+    profile and the event model (SONIC's mapper builds a tile per sample and weighted layer before
+    coalescing them: ``ENGINE_BYTES_PER_ROW`` each, measured)."""
+    rows = sum(batch * l.tokens for l in net.layers if l.weight is not None)
+    return ENGINE_BYTES_PER_ROW * rows
 
 
 def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes: int | None = None
@@ -193,6 +203,7 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
     mib = _mib
     if requested == "auto":
         if is_placeholder(net):
+            check_fits(net, batch, "shapes", budget)
             return "shapes", ("the model has no weight values (loaded from shapes only, e.g. a SCALE-Sim "
                               "topology without --density): work from shapes and stated densities")
         t = estimate_full_seconds(net, batch)
@@ -205,6 +216,7 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
                 return "sampled", f"{why}: large fc layers counted on a stratified row sample"
         if full <= budget:
             return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
+        check_fits(net, batch, "shapes", budget)
         return "shapes", f"full execution would need about {mib(full)} (budget {mib(budget)}): work from shapes"
     if requested in VALUE_MODES and is_placeholder(net):
         raise ConfigError("--execute", f"{requested} execution of {net.name!r} needs weight values; it was loaded from "
@@ -234,9 +246,17 @@ def check_fits(net: Network, batch: int, mode: str, budget_bytes: int | None = N
     budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
     need = estimate_memory(net, batch, mode)
     if need > budget:
-        shapes = estimate_memory(net, batch, "shapes")
-        fits = mode != "shapes" and shapes <= budget
-        hint = f"; --execute shapes would fit ({_mib(shapes)})" if fits else "; nothing fits: lower --batch"
+        hint = ("; nothing fits: lower --batch" if estimate_memory(net, 1, "shapes") <= budget else
+                "; not even --execute shapes fits at batch 1: raise SIM_MEMORY_LIMIT_MB")
+        for other in {"full": ("sampled", "shapes"), "sampled": ("shapes",)}.get(mode, ()):
+            if other == "sampled":
+                from .sampled import has_sampled_layers
+                if not has_sampled_layers(net):
+                    continue
+            other_need = estimate_memory(net, batch, other)
+            if other_need <= budget:
+                hint = f"; --execute {other} would fit ({_mib(other_need)})"
+                break
         raise ConfigError("--execute", f"{mode} execution of {net.name!r} at batch {batch} needs about "
                                        f"{_mib(need)}, more than the budget of {_mib(budget)} "
                                        f"(SIM_MEMORY_LIMIT_MB or 80% of available memory){hint}")

@@ -32,13 +32,13 @@ filled from the input buffer once per fold and each fill is counted (``pe_array.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 
 import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
-from ..tiles import (LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
+from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
                      slices, split, step_gemm, streamed_weights)
 from ..precision import reduction_length, weight_read_bits
 from ..traffic import performed_macs
@@ -46,6 +46,8 @@ from .base import Dataflow
 
 
 SYSTOLIC_DATAFLOWS = ("os", "ws", "is")
+MAX_MEMO_LAYERS = 4  # distinct tile lists kept (``map_systolic``)
+_TILES: OrderedDict = OrderedDict()
 
 
 def scalesim_operands(dataflow: str, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
@@ -143,6 +145,161 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
     in_total, out_total = nbytes(t.in_bits), nbytes(t.out_bits)
     inputs_stay = in_total <= cap(ibuf, hw)
     macs = performed_macs(lw, hw) if macs is None else macs
+    note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
+            f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
+    # The tiles are a function of these alone: equal layers (a transformer's repeated blocks) share
+    # one list, built once (and simulated once: engine/simulate.py keeps runs by tile list).
+    key = (rows, cols, df, wbits, abits, pe.acc_bits, groups, n_pix, k, m, int(macs), n_chunks, w_total,
+           weights_stay, in_total, inputs_stay, out_total, io.weights_from_dram, io.inputs_from_dram,
+           io.outputs_to_dram, wbuf.name, ibuf.name, obuf.name, meta, run_time_operand, MAX_TILES,
+           tuple((b.name, cap(b, hw)) for b in hw.memory.buffers))
+    tiles = _TILES.get(key)
+    if tiles is None:
+        tiles = systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay,
+                               in_total, inputs_stay, out_total, io, (wbuf, ibuf, obuf), pe.acc_bits, meta,
+                               run_time_operand, hw)
+        _TILES[key] = tiles
+        while len(_TILES) > MAX_MEMO_LAYERS:
+            _TILES.popitem(last=False)
+    else:
+        _TILES.move_to_end(key)
+    return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
+
+
+def systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+                   inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw) -> list[Tile]:
+    """One tile per fold (``map_systolic``), coalesced: built with numpy, run by run (the folds
+    themselves are never objects). Buffers sharing a name (one SRAM holding two operands) take
+    the fold-by-fold path, whose merge rules the vector one reproduces exactly."""
+    args = (df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total, inputs_stay,
+            out_total, io, bufs, acc_bits, meta, run_time_operand, hw)
+    wbuf, ibuf, obuf = bufs
+    keys = [("pe_array", "mac"), ("pe_array", "operand_fill"), (wbuf.name, "read_bits"), (ibuf.name, "read_bits"), (obuf.name, "write_bits"), (obuf.name, "read_bits"),
+            (ibuf.name, "write_bits")] + ([(meta[0], "read_bits")] if meta is not None else [])
+    if len(set(keys)) < len(keys) or (run_time_operand and meta is not None):
+        return fold_tiles(*args)
+    return vector_tiles(*args)
+
+
+def vector_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+                 inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw) -> list[Tile]:
+    """``fold_tiles`` with arrays: the same tiles, labels, loads, stores and counts (in the same order)."""
+    wbits, abits = bits
+    wbuf, ibuf, obuf = bufs
+    nr, nc, nt = len(row_sizes), len(col_sizes), len(t_sizes)
+    g, ci, fc, fr = (a.ravel() for a in np.meshgrid(np.arange(groups), np.arange(nt), np.arange(nc), np.arange(nr),
+                                                    indexing="ij"))
+    ru, cu, tc = (np.asarray(row_sizes, dtype=np.int64)[fr], np.asarray(col_sizes, dtype=np.int64)[fc],
+                  np.asarray(t_sizes, dtype=np.int64)[ci])
+    if df == "ws":
+        (ku, mu, pu), (kid, mid, pid) = (ru, cu, tc), (fr, fc, ci)
+    elif df == "os":
+        (ku, mu, pu), (kid, mid, pid) = (tc, cu, ru), (np.zeros_like(fr), fc, fr)
+    else:  # is
+        (ku, mu, pu), (kid, mid, pid) = (ru, tc, cu), (fr, ci, fc)
+    final = (fr == nr - 1) if df != "os" else np.ones(fr.size, dtype=bool)
+    n = fr.size
+    span = max(nr, nc, nt) + 1
+    mac_parts = split(macs, ku * mu * pu)
+    w_share, w_first = _block_shares(w_total, (g * span + kid) * span + mid, ku * mu)
+    in_share, in_first = _block_shares(in_total, (g * span + kid) * span + pid, ku * pu)
+    out_share = split(out_total, mu * pu * final)
+    w_load = np.where(io.weights_from_dram & (w_first | (not weights_stay)), w_share, 0)
+    in_load = np.where(io.inputs_from_dram & (in_first | (not inputs_stay)), in_share, 0)
+    first_k = (kid == 0) | (df == "os")
+    has_out = final & (out_share > 0)
+    store = np.where(has_out & io.outputs_to_dram, out_share, 0)
+    on_chip = np.where(has_out & (not io.outputs_to_dram), 8 * out_share, 0)
+    cols = [(("pe_array", "mac"), mac_parts),
+            ((ibuf.name if run_time_operand else wbuf.name, "read_bits"), ku * mu * wbits)]
+    if run_time_operand:
+        cols.append((("pe_array", "operand_fill"), {"ws": ku * mu, "is": ku * pu}.get(df, mu * pu)))
+    if meta is not None:
+        cols.append(((meta[0], "read_bits"), ku * mu * meta[1]))
+    read_i = ku * pu * abits
+    if run_time_operand:  # the K x N operand and the inputs are both read from the input buffer
+        cols[1] = (cols[1][0], cols[1][1] + read_i)
+    else:
+        cols.append(((ibuf.name, "read_bits"), read_i))
+    cols += [((obuf.name, "write_bits"), mu * pu * acc_bits),
+             ((obuf.name, "read_bits"), np.where(first_k, 0, mu * pu * acc_bits) + on_chip),
+             ((ibuf.name, "write_bits"), on_chip)]
+    names = [k for k, _ in cols]
+    values = np.stack([np.asarray(v, dtype=np.int64) for _, v in cols])  # (keys, folds)
+    cycles = tc + fd
+    starts = _runs(n, w_load, in_load, (wbuf.name, ibuf.name), hw)
+    ends = np.r_[starts[1:], n]
+    run_cycles = np.add.reduceat(cycles, starts)
+    sums = np.add.reduceat(values, starts, axis=1)
+    w_sum, in_sum, st_sum = (np.add.reduceat(a, starts) for a in (w_load, in_load, store))
+    # First fold of each run where a key is counted: keys enter a merged Counter in that order.
+    idx = np.where(values > 0, np.arange(n), n)
+    first = np.minimum.reduceat(idx, starts, axis=1)
+    w_first_run = np.minimum.reduceat(np.where(w_load > 0, np.arange(n), n), starts)
+    in_first_run = np.minimum.reduceat(np.where(in_load > 0, np.arange(n), n), starts)
+    tiles = []
+    # Equal parts are one object (tiles are never mutated): a big layer's runs repeat a few shapes.
+    shared: dict = {}
+    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+        label = _label(g, ci, fc, fr, a) if b - a == 1 else f"{_label(g, ci, fc, fr, a)}..{_label(g, ci, fc, fr, b - 1)}"
+        order = sorted((int(first[q, r]), q) for q in range(len(names)) if first[q, r] < n)
+        items = tuple((names[q], int(sums[q, r])) for _, q in order)
+        counts = shared.get(items)
+        if counts is None:
+            counts = shared[items] = Counter(dict(items))
+        loads = [(wbuf.name, int(w_sum[r]), int(w_first_run[r]), 0), (ibuf.name, int(in_sum[r]), int(in_first_run[r]), 1)]
+        loads = tuple((name, nb) for name, nb, _, _ in sorted(
+            (x for x in loads if x[1] > 0), key=lambda x: (x[2], x[3])))
+        loads = shared.setdefault(("loads", loads), loads)
+        stores = ((obuf.name, int(st_sum[r])),) if st_sum[r] > 0 else ()
+        stores = shared.setdefault(("stores", stores), stores)
+        c = int(run_cycles[r])
+        pe = shared.get(("pe", c))
+        if pe is None:
+            pe = shared[("pe", c)] = np.array([c], dtype=np.int64)
+        tiles.append(Tile(label, pe, c, loads, stores, counts=counts))
+    return tiles
+
+
+def _label(g, ci, fc, fr, i) -> str:
+    return f"g{g[i]}.t{ci[i]}.c{fc[i]}.r{fr[i]}"
+
+
+def _block_shares(total: int, codes: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``tiles.block_shares`` of each fold, whether the fold is its block's first use), by block code."""
+    uniq, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # blocks in order of first use
+    per_block = np.empty(uniq.size, dtype=np.int64)
+    per_block[order] = split(total, sizes[first[order]])
+    is_first = np.zeros(codes.size, dtype=bool)
+    is_first[first] = True
+    return per_block[inverse.ravel()], is_first
+
+
+def _runs(n: int, w_load: np.ndarray, in_load: np.ndarray, names: tuple[str, str], hw) -> np.ndarray:
+    """First fold of each run ``tiles.coalesce`` would merge (every fold its own run when it would not)."""
+    if n <= MAX_TILES:
+        return np.arange(n)
+    half = {b.name: cap(b, hw) // 2 for b in hw.memory.buffers}
+    per_run = -(-n // MAX_TILES)
+    hw_, hi_ = half.get(names[0], 0), half.get(names[1], 0)
+    starts = [0]
+    size, w, x = 0, 0, 0
+    for i, (dw, dx) in enumerate(zip(w_load.tolist(), in_load.tolist())):
+        nw, nx = w + dw, x + dx
+        if size and (size >= per_run or (nw > 0 and nw > hw_) or (nx > 0 and nx > hi_)):
+            starts.append(i)
+            size, nw, nx = 0, dw, dx
+        size += 1
+        w, x = nw, nx
+    return np.asarray(starts, dtype=np.int64)
+
+
+def fold_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+               inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw) -> list[Tile]:
+    """One Tile per fold, then ``tiles.coalesce``."""
+    wbits, abits = bits
+    wbuf, ibuf, obuf = bufs
     # Each tile = (group, chunk, column fold, row fold): its GEMM extents along K, M and Npix.
     specs = []
     for g in range(groups):
@@ -182,9 +339,9 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         if meta is not None:
             c[(meta[0], "read_bits")] += ku * mu * meta[1]
         c[(ibuf.name, "read_bits")] += ku * pu * abits
-        c[(obuf.name, "write_bits")] += mu * pu * pe.acc_bits
+        c[(obuf.name, "write_bits")] += mu * pu * acc_bits
         if not first_k:
-            c[(obuf.name, "read_bits")] += mu * pu * pe.acc_bits  # accumulate onto earlier folds
+            c[(obuf.name, "read_bits")] += mu * pu * acc_bits  # accumulate onto earlier folds
         stores = ()
         if final and out_share[i]:
             if io.outputs_to_dram:
@@ -195,6 +352,4 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         cycles = tc + fd
         tiles.append(Tile(label, np.array([cycles], dtype=np.int64), cycles, tuple(x for x in loads if x[1] > 0),
                           stores, counts=+c))
-    note = (f"{df} {rows}x{cols}: {groups} group(s) x {len(t_sizes)} chunk(s) x {len(col_sizes)} x "
-            f"{len(row_sizes)} folds of T={big_t} (+{fd} fill/drain each)")
-    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, mapping=note)
+    return coalesce(tiles, hw)
