@@ -255,28 +255,38 @@ def _conv(layer: Layer, x: np.ndarray, lw: LayerWork, quantize_acts: bool):
     xp = np.pad(xin, ((0, 0), (0, 0), (p, p), (p, p))) if p else xin
     out = np.empty((batch, out_c, oh, ow), dtype=np.int32 if integer else np.float32)
     work = np.empty((batch, out_c, 2), dtype=np.int64)
-    eff = int(conv_sparse(ptr, offsets, values, codebook, xp, s, p, out, work))
-    nnz = int(values.shape[0])
+    conv_sparse(ptr, offsets, values, codebook, xp, s, p, out, work)
+    conv_counters(lw, layer, batch, xp.shape[3], np.diff(ptr), values.dtype == np.float32 and not integer,
+                  codebook.size > 0, work[:, :, 0].sum(axis=0), int(work[:, :, 1].sum()))
+    return _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
+
+
+def conv_counters(lw: LayerWork, layer: Layer, batch: int, padded_width: int, runs: np.ndarray,
+                  register_tiles: bool, codebook: bool, out_work: np.ndarray, stored_macs: int) -> None:
+    """Fill ``lw``'s counters of a (non-general-window) conv layer from its layout's run lengths
+    ``runs`` (stored weights per (input-channel block, output channel), ``np.diff(ptr)``) and the
+    kernel's counts: ``out_work`` effectual MACs per output channel, ``stored_macs`` MACs of stored
+    weights on in-bounds cells (both summed over the batch)."""
+    _, oh, ow = layer.out_shape
+    s = layer.stride
+    nnz = int(runs.sum())
     positions = oh * ow * batch
-    runs = np.diff(ptr)  # stored weights per (input-channel block, output channel)
     # Stride 1 walks every run once per 64-lane output tile; other strides once per sample.
-    passes = batch * (-(-((oh - 1) * xp.shape[3] + ow) // TILE_LANES) if s == 1 else 1)
+    passes = batch * (-(-((oh - 1) * padded_width + ow) // TILE_LANES) if s == 1 else 1)
     lw.weight_words_read = nnz * passes
     lw.index_words_read = (nnz + 2 * runs.size) * passes
     lw.act_reads = nnz * positions
     if s != 1:
         lw.psum_writes = nnz * positions
-    elif values.dtype == np.float32 and not integer:
+    elif register_tiles:
         lw.psum_writes = int(np.count_nonzero(runs)) * positions  # register tiles: one write per run
     else:
         lw.psum_writes = grouped_writes(runs) * positions
-    lw.codebook_lookups = lw.weight_words_read if codebook.size else 0
-    y = _finish(out, row_scale, x_scale, integer, layer.bias, (1, -1, 1, 1))
-    real = batch * out_c * (layer.weight.shape[1]) * _window_positions(layer)
-    _mac_counts(lw, layer, batch * layer.dense_macs, int(work[:, :, 1].sum()), eff, work[:, :, 0].sum(axis=0), nnz)
+    lw.codebook_lookups = lw.weight_words_read if codebook else 0
+    real = batch * layer.out_shape[0] * (layer.weight.shape[1]) * _window_positions(layer)
+    _mac_counts(lw, layer, batch * layer.dense_macs, stored_macs, int(out_work.sum()), out_work, nnz)
     lw.padding_macs = lw.macs - real
     lw.skipped_zero_weight -= lw.padding_macs
-    return y
 
 
 def _window_positions(layer: Layer) -> int:

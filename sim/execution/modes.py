@@ -115,8 +115,11 @@ def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]
     packed = "packed" in layer.attrs
     frac = 1.0
     if mode == "sampled":
-        from .sampled import sample_fraction_for
+        from .sampled import _COLS_ELEMS, is_counted_conv, sample_fraction_for
         frac = sample_fraction_for(layer)
+        if is_counted_conv(layer):  # counted conv: no layout; the mask, one group's float64 mask, an im2col chunk
+            resident = 4 * count if not packed else _PACKED * nnz + 4 * count
+            return resident, 0, 9 * count + 4 * _COLS_ELEMS
     if frac < 1.0:  # sampled fc: the packed (or dense) weights, the sample's layout, a sparse or BLAS product
         resident = _PACKED * nnz if packed else 4 * count
         build = (40 * nnz if packed else count) + int(frac * (4 * count + _BUILD_PER_NNZ * nnz))
@@ -208,12 +211,12 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
                               "topology without --density): work from shapes and stated densities")
         t = estimate_full_seconds(net, batch)
         if full > budget or (t > FULL_TIME_LIMIT_S and not net.dataset):
-            from .sampled import has_sampled_layers
+            from .sampled import has_sampled_layers, sampled_summary
             sampled = estimate_memory(net, batch, "sampled")
             if has_sampled_layers(net) and sampled <= budget:
                 why = (f"full execution would need about {mib(full)} (budget {mib(budget)})" if full > budget else
                        f"full execution would take about {t:.1f} s (> {FULL_TIME_LIMIT_S:g} s; no dataset, so no accuracy is lost)")
-                return "sampled", f"{why}: large fc layers counted on a stratified row sample"
+                return "sampled", f"{why}: {sampled_summary(net)}"
         if full <= budget:
             return "full", f"full execution fits: estimated {mib(full)} of {mib(budget)}"
         check_fits(net, batch, "shapes", budget)

@@ -45,16 +45,21 @@ import dataclasses
 
 import numpy as np
 
+from numpy.lib.stride_tricks import sliding_window_view
+
 from ..kernels import formats
+from ..kernels.conv import window_tables
 from ..kernels.csr import csr_matmul, csr_matvec
 from ..kernels.simd import TILE_LANES
 from ..kernels.threads import threads, threads_for
 from ..workload.network import Layer, Network
-from .execute import _finish, _words, execute_layer
+from .execute import _finish, _unpacked, _words, conv_counters, execute_layer
 from .profile import LayerWork, WorkProfile
 from .reference import rows_of, run_layers
 
 SAMPLE_THRESHOLD = 1 << 22  # dense weights of an fc layer above which it is sampled
+COUNT_CONV_MACS = 1 << 23  # dense MACs per sample of a conv layer above which it is counted, outputs by BLAS
+_COLS_ELEMS = 1 << 22  # im2col elements of one chunk of output rows (16 MB of float32)
 SAMPLE_WEIGHTS = 1 << 21  # weights a sampled layer's sample aims at (fraction = this / weights)
 MIN_FRACTION = 0.02
 STRATA = 64
@@ -240,26 +245,139 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     return y, lw
 
 
+def is_counted_conv(layer: Layer, threshold: int = COUNT_CONV_MACS) -> bool:
+    """A conv layer ``sampled`` mode counts exactly with outputs by BLAS (``counted_conv``):
+    square-kernel geometry (not ``general_window``) of at least ``threshold`` dense MACs per sample."""
+    return (layer.kind == "conv2d" and layer.weight is not None and not layer.general_window
+            and int(layer.dense_macs) >= threshold)
+
+
+def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups: int,
+              out_hw: tuple) -> np.ndarray:
+    """Float32 grouped, strided, dilated cross-correlation of the zero-padded ``xp`` (B, C, Hp, Wp)
+    with ``w`` (O, C // groups, k, k), no bias: per sample, group and chunk of output rows, an
+    im2col of the chunk (a view for 1x1 stride-1 kernels) times the group's weights (BLAS sgemm)."""
+    batch = xp.shape[0]
+    out_c, cg, k, _ = w.shape
+    og = out_c // groups
+    oh, ow = out_hw
+    span = (k - 1) * dilation + 1
+    out = np.empty((batch, out_c, oh, ow), dtype=np.float32)
+    w2 = np.ascontiguousarray(w, dtype=np.float32).reshape(out_c, cg * k * k)
+    rows = max(1, min(oh, _COLS_ELEMS // max(1, cg * k * k * ow)))
+    for b in range(batch):
+        for g in range(groups):
+            xg = xp[b, g * cg:(g + 1) * cg]
+            wg = w2[g * og:(g + 1) * og]
+            if k == 1:
+                win = xg[:, ::stride, ::stride][:, :oh, :ow, None, None]
+            else:
+                win = sliding_window_view(xg, (span, span), axis=(1, 2))[:, ::stride, ::stride, ::dilation, ::dilation]
+            for y0 in range(0, oh, rows):
+                y1 = min(oh, y0 + rows)
+                cols = win[:, y0:y1, :ow].transpose(0, 3, 4, 1, 2).reshape(cg * k * k, (y1 - y0) * ow)
+                out[b, g * og:(g + 1) * og, y0:y1] = (wg @ cols).reshape(og, y1 - y0, ow)
+    return out
+
+
+def conv_runs(mask: np.ndarray, layer: Layer) -> np.ndarray:
+    """Stored weights per (input-channel block, output channel) of ``formats.conv_from_dense``'s
+    layout (its ``np.diff(ptr)``), from the weights' nonzero mask alone."""
+    out_c, cg, k, _ = mask.shape
+    og = max(1, out_c // layer.groups)
+    bc = formats.conv_block_channels(layer.in_shape, k, layer.dilation, layer.padding)
+    n_blocks = max(1, -(-int(layer.in_shape[0]) // bc))
+    per_channel = np.count_nonzero(mask.reshape(out_c, cg, k * k), axis=2)  # (out_c, cg)
+    o = np.arange(out_c)[:, None]
+    ci = (o // og) * cg + np.arange(cg)[None, :]
+    seg = (ci // bc) * out_c + o
+    return np.bincount(seg.ravel(), weights=per_channel.ravel(), minlength=n_blocks * out_c).astype(np.int64)
+
+
+def counted_conv(layer: Layer, xs: list[np.ndarray]) -> tuple[np.ndarray, LayerWork]:
+    """Output and exact LayerWork of a conv layer without the sparse kernel's arithmetic.
+
+    Counters: the kernel's own window tables (``kernels.conv.window_tables``: per input channel
+    and window start, the nonzero cells and the in-bounds cells its lattice of output positions
+    covers) read at each tap and summed over the stored weights of every output channel, as one
+    float64 matrix-vector product per group (integers below 2**53: exact); the layout's run
+    lengths from the mask (``conv_runs``). Every counter equals ``execute_layer``'s. Outputs:
+    ``blas_conv`` on the layer's float weights plus bias (float32 rounding differs from the
+    kernel's: allclose, not bit-equal)."""
+    if "packed" in layer.attrs:
+        layer = _unpacked(layer)
+    x = xs[0]
+    batch = x.shape[0]
+    lw = LayerWork(name=layer.name, kind=layer.kind, batch=batch, in_act_count=int(x.size),
+                   in_act_nnz=int(np.count_nonzero(x)))
+    lw.in_nnz_per_sample = np.count_nonzero(x.reshape(batch, -1), axis=1).astype(np.int64)
+    p, s, d, g = layer.padding, layer.stride, layer.dilation, layer.groups
+    out_c, oh, ow = layer.out_shape
+    xin = np.ascontiguousarray(x, dtype=np.float32)
+    xp = np.pad(xin, ((0, 0), (0, 0), (p, p), (p, p))) if p else xin
+    with threads(threads_for(int(xp.size) * 16)):
+        window_nz, window_valid = window_tables(xp, s, p, tuple(int(v) for v in layer.out_shape))
+    mask, words, codebook, _ = _words(layer)
+    cg, k = mask.shape[1], mask.shape[2]
+    og = out_c // g
+    taps = slice(0, (k - 1) * d + 1, d)
+    nz_taps = window_nz[:, :, taps, taps].sum(axis=0, dtype=np.int64).astype(np.float64)  # (C, k, k), over the batch
+    valid_taps = np.tile(window_valid[taps, taps].astype(np.float64).ravel(), cg)  # (cg k k,)
+    out_work = np.empty(out_c, dtype=np.int64)
+    stored = 0
+    for gi in range(g):
+        m = mask[gi * og:(gi + 1) * og].reshape(og, cg * k * k).astype(np.float64)
+        out_work[gi * og:(gi + 1) * og] = np.rint(m @ nz_taps[gi * cg:(gi + 1) * cg].ravel()).astype(np.int64)
+        stored += int(np.rint(m @ valid_taps).astype(np.int64).sum())
+    del window_nz
+    conv_counters(lw, layer, batch, xp.shape[3], conv_runs(mask, layer), words.dtype == np.float32,
+                  codebook.size > 0, out_work, stored * batch)
+    y = blas_conv(xp, layer.weight, s, d, g, (oh, ow))
+    if layer.bias is not None:
+        y += np.asarray(layer.bias, dtype=np.float32).reshape(1, -1, 1, 1)
+    lw.out_act_count = int(y.size)
+    lw.out_act_nnz = int(np.count_nonzero(y))
+    return y, lw
+
+
 def execute_sampled(net: Network, inputs, seed: int = 0, threshold: int = SAMPLE_THRESHOLD,
-                    fraction: float | None = None) -> tuple[object, WorkProfile]:
-    """Run ``net`` like ``execute.execute`` (csr fc dataflow), sampling large fc layers.
+                    fraction: float | None = None, conv_threshold: int = COUNT_CONV_MACS) -> tuple[object, WorkProfile]:
+    """Run ``net`` like ``execute.execute`` (csr fc dataflow), sampling large fc layers and counting
+    large conv layers without their arithmetic (``counted_conv``).
 
     fraction: force this sample fraction on every fc layer of at least ``threshold`` weights
-    (default: ``sample_fraction_for``)."""
+    (default: ``sample_fraction_for``). conv_threshold: dense MACs per sample from which a conv
+    layer is counted (``is_counted_conv``)."""
 
     def step(layer: Layer, xs):
         if layer.kind == "fc" and layer.weight is not None and layer.weight.size >= threshold:
             f = sample_fraction_for(layer, threshold) if fraction is None else float(fraction)
             if f < 1.0 or fraction is not None:
                 return sampled_fc(layer, xs, f, seed)
+        if is_counted_conv(layer, conv_threshold):
+            return counted_conv(layer, xs)
         return execute_layer(layer, xs)
 
     return run_layers(net, inputs, step)
 
 
 def has_sampled_layers(net: Network, threshold: int = SAMPLE_THRESHOLD) -> bool:
-    return any(sample_fraction_for(l, threshold) < 1.0 for l in net.layers)
+    """Does ``sampled`` mode do anything for ``net`` beyond full execution (a sampled fc layer or a
+    counted conv layer)?"""
+    return any(sample_fraction_for(l, threshold) < 1.0 or is_counted_conv(l) for l in net.layers)
 
 
-__all__ = ["execute_sampled", "has_sampled_layers", "ratio_estimate", "sample_fraction_for", "sampled_fc",
-           "stratified_rows", "stratified_total"]
+def sampled_summary(net: Network, threshold: int = SAMPLE_THRESHOLD) -> str:
+    """What ``sampled`` mode does to ``net``'s layers, in a phrase (``choose_mode``'s reason)."""
+    n_fc = sum(sample_fraction_for(l, threshold) < 1.0 for l in net.layers)
+    n_conv = sum(is_counted_conv(l) for l in net.layers)
+    parts = []
+    if n_fc:
+        parts.append(f"{n_fc} large fc layer{'s' * (n_fc > 1)} counted on a stratified row sample")
+    if n_conv:
+        parts.append(f"{n_conv} large conv layer{'s' * (n_conv > 1)} counted exactly with outputs by BLAS")
+    return "; ".join(parts) or "no layer large enough to sample"
+
+
+__all__ = ["blas_conv", "counted_conv", "execute_sampled", "has_sampled_layers", "is_counted_conv", "ratio_estimate",
+           "sample_fraction_for", "sampled_fc", "sampled_summary", "stratified_rows", "stratified_total"]

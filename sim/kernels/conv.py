@@ -57,21 +57,19 @@ FASTMATH = False  # no reassociation or FMA contraction: each output's sum has o
 
 
 @njit(cache=True, parallel=True)
-def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
-    """work[b, o] = (effectual MACs, stored-weight MACs on in-bounds cells).
-
-    A stored weight's counts depend only on where its window starts in the padded input, so
-    both are tabulated per input position first (effectual: from strided summed-area tables of
-    the nonzero indicator, see the module docstring; in-bounds: per row and column) and each
-    stored weight then costs one look-up per count, with no integer division.
-    """
+def window_tables(xp, stride, padding, out_shape):
+    """(window_nz, window_valid) of a padded input ``xp`` (batch, C, Hp, Wp) and an output plane
+    ``out_shape`` (out_c, OH, OW): ``window_nz[b, c, y0, x0]`` the nonzero cells of channel c on the
+    stride lattice of OH x OW positions starting at (y0, x0) (from strided summed-area tables, see
+    the module docstring), ``window_valid[y0, x0]`` the lattice's cells inside the unpadded extent.
+    A stored weight at tap (kh, kw) of input channel c has effectual MACs ``window_nz[b, c, kh d,
+    kw d]`` and in-bounds MACs ``window_valid[kh d, kw d]``; starts no window reaches are 0."""
     batch, chans, hp, wp = xp.shape
-    out_c, oh, ow = out_shape
-    n_blocks = (ptr.shape[0] - 1) // out_c
+    oh, ow = out_shape[1], out_shape[2]
     h, w = hp - 2 * padding, wp - 2 * padding
     span_y = (oh - 1) * stride
     span_x = (ow - 1) * stride
-    window_nz = np.empty((batch, chans, hp, wp), dtype=np.int32)  # effectual MACs per window start
+    window_nz = np.empty((batch, chans, hp, wp), dtype=np.int32)
     for t in prange(batch * chans):
         b = t // chans
         c = t % chans
@@ -92,11 +90,20 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
         for y0 in range(hp - span_y):
             for x0 in range(wp - span_x):
                 win[y0, x0] = _lattice_sum(tab, y0 + span_y, x0 + span_x, y0, x0, stride)
-    plane_cells = hp * wp
-    window_valid = np.zeros(plane_cells, dtype=np.int32)  # in-bounds MACs per window start in a plane
+    window_valid = np.zeros((hp, wp), dtype=np.int32)
     for y0 in range(hp - span_y):
         for x0 in range(wp - span_x):
-            window_valid[y0 * wp + x0] = _in_bounds(y0, oh, stride, padding, h) * _in_bounds(x0, ow, stride, padding, w)
+            window_valid[y0, x0] = _in_bounds(y0, oh, stride, padding, h) * _in_bounds(x0, ow, stride, padding, w)
+    return window_nz, window_valid
+
+
+@njit(cache=True, parallel=True)
+def _lookup_work(ptr, offsets, window_nz, window_valid, out_c, work):
+    """``_count_work``'s second half: each stored weight looks its window's counts up."""
+    batch, chans, hp, wp = window_nz.shape
+    n_blocks = (ptr.shape[0] - 1) // out_c
+    plane_cells = hp * wp
+    valid_flat = window_valid.reshape(plane_cells)
     nz_flat = window_nz.reshape(batch, chans * plane_cells)
     for t in prange(batch * out_c):
         b = t // out_c
@@ -117,9 +124,21 @@ def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
                 while off >= base + plane_cells:
                     base += plane_cells
                 hits += nz[off]
-                valid += window_valid[off - base]
+                valid += valid_flat[off - base]
         work[b, o, 0] = hits
         work[b, o, 1] = valid
+
+
+@njit(cache=True)
+def _count_work(ptr, offsets, xp, stride, padding, out_shape, work):
+    """work[b, o] = (effectual MACs, stored-weight MACs on in-bounds cells).
+
+    A stored weight's counts depend only on where its window starts in the padded input, so
+    both are tabulated per input position first (``window_tables``) and each stored weight then
+    costs one look-up per count, with no integer division.
+    """
+    window_nz, window_valid = window_tables(xp, stride, padding, out_shape)
+    _lookup_work(ptr, offsets, window_nz, window_valid, out_shape[0], work)
 
 
 def accumulate_window(acc, xs, offs, vals, codebook, n_lanes):
