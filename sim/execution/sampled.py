@@ -36,8 +36,33 @@ An fc layer whose dense weight count is at least ``threshold`` weights is *sampl
 The statistical assumption is that within a block of contiguous rows the fraction of a row's
 stored weights meeting a nonzero activation is exchangeable across rows (true for any fixed input
 when the sample is uniform within the stratum: the estimator is design-unbiased to first order,
-whatever the weights). conv, matmul and recurrent layers run in full (not sampled yet).
-Accuracy is not reported from a sampled run.
+whatever the weights). Accuracy is not reported from a sampled run.
+
+Conv layers: counted exactly, outputs by BLAS
+---------------------------------------------
+A conv layer (square kernel, one stride / dilation, symmetric padding: not ``general_window``) of
+at least ``COUNT_CONV_MACS`` = 2**23 dense MACs per sample is not sampled but *counted* without
+the sparse kernel's arithmetic (``counted_conv``). Below that size the kernel costs under about
+10 ms per sample and runs as in full execution; every ResNet-50 and VGG-16 conv is above it.
+
+- **Counters** come from the kernel's own counting tables (``kernels.conv.window_tables``: per
+  input channel and window start, the nonzero cells and the in-bounds cells of the lattice of
+  output positions, from strided summed-area tables). A stored weight at tap (kh, kw) of channel
+  c has ``window_nz[b, c, kh d, kw d]`` effectual MACs, so an output channel's effectual MACs are
+  the weights' nonzero mask times those counts: one float64 matrix-vector product per group
+  (integers below 2**53, so exact). The layout's run lengths (``np.diff(ptr)`` of
+  ``formats.conv_from_dense``) come from the mask per (channel block, output channel). Every
+  counter, ``out_work`` per output channel and the activation counts equal full execution's
+  (``tests/test_sampled_conv.py``); no layout is built (full execution's conversion costs more
+  than its arithmetic on dense weights).
+- **Outputs**: ``blas_conv``, an im2col of chunks of output rows (a view for 1x1 stride-1
+  kernels) times the group's float weights, per sample and group, plus bias. They equal the
+  kernel's up to float32 rounding (allclose, rtol 1e-4), so a later layer's activation nonzeros
+  can differ from full execution's only where an output lies within rounding of 0 (before a ReLU).
+- In ``layers.csv`` such a layer has ``sampled`` False, ``sample_fraction`` 1 and an interval
+  equal to its effectual MACs: nothing about it is estimated.
+
+matmul, recurrent, general-window conv and per-token fc layers run in full (not sampled yet).
 """
 from __future__ import annotations
 
