@@ -89,3 +89,13 @@ def test_auto_picks_sampled_for_resnet50_and_says_why():
     mode, why = choose_mode(net, 8, "auto", budget_bytes=16 << 30)
     assert mode == "sampled", why
     assert "53 large conv layers counted exactly" in why and "would take" in why, why
+
+
+def test_counted_only_where_blas_beats_the_sparse_kernel():
+    rng = np.random.default_rng(1)
+    net, _ = _conv_net(rng, 64, 56, 56, 64, 3, 1, 1, 1, 1, 1.0, 1.0, 1, False)  # 116M dense MACs
+    lay = net.layer("conv1")
+    assert is_counted_conv(lay, density=1.0) and is_counted_conv(lay)
+    assert not is_counted_conv(lay, density=0.1)  # the kernel skips 90% of the MACs: kept
+    small, _ = _conv_net(rng, 4, 8, 8, 4, 3, 1, 1, 1, 1, 1.0, 1.0, 1, False)
+    assert not is_counted_conv(small.layer("conv1")) and is_counted_conv(small.layer("conv1"), threshold=0)

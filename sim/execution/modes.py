@@ -117,7 +117,7 @@ def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]
     if mode == "sampled":
         from .sampled import _COLS_ELEMS, is_counted_conv, sample_fraction_for
         frac = sample_fraction_for(layer)
-        if is_counted_conv(layer):  # counted conv: no layout; the mask, one group's float64 mask, an im2col chunk
+        if is_counted_conv(layer, density=stated_weight_density(layer, net)):  # counted conv: no layout; the mask, one group's float64 mask, an im2col chunk
             resident = 4 * count if not packed else _PACKED * nnz + 4 * count
             return resident, 0, 9 * count + 4 * _COLS_ELEMS
     if frac < 1.0:  # sampled fc: the packed (or dense) weights, the sample's layout, a sparse or BLAS product

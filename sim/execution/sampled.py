@@ -41,7 +41,7 @@ whatever the weights). Accuracy is not reported from a sampled run.
 Conv layers: counted exactly, outputs by BLAS
 ---------------------------------------------
 A conv layer (square kernel, one stride / dilation, symmetric padding: not ``general_window``) of
-at least ``COUNT_CONV_MACS`` = 2**23 dense MACs per sample is not sampled but *counted* without
+at least ``COUNT_CONV_MACS`` = 2**23 dense MACs per sample may be *counted* instead, exactly, without
 the sparse kernel's arithmetic (``counted_conv``). Below that size the kernel costs under about
 10 ms per sample and runs as in full execution; every ResNet-50 and VGG-16 conv is above it.
 
@@ -59,6 +59,12 @@ the sparse kernel's arithmetic (``counted_conv``). Below that size the kernel co
   kernels) times the group's float weights, per sample and group, plus bias. They equal the
   kernel's up to float32 rounding (allclose, rtol 1e-4), so a later layer's activation nonzeros
   can differ from full execution's only where an output lies within rounding of 0 (before a ReLU).
+- **Which**: a conv of at least ``COUNT_CONV_MACS`` dense MACs per sample is counted when BLAS on
+  its dense weights is estimated faster than the sparse kernel (``is_counted_conv``: BLAS at
+  ``BLAS_S_PER_DENSE_MAC`` per dense MAC against the kernel at ``KERNEL_S_PER_STORED_MAC`` per
+  stored-weight MAC plus its layout conversion, ``KERNEL_S_PER_STORED_WEIGHT``; measured). Dense
+  layers (ResNet-50's synthesized weights) are counted; pruned ones below about 40-50% density
+  on large planes (most of VGG-16's Deep Compression densities) keep the kernel, which is exact too.
 - In ``layers.csv`` such a layer has ``sampled`` False, ``sample_fraction`` 1 and an interval
   equal to its effectual MACs: nothing about it is estimated.
 
@@ -83,7 +89,12 @@ from .profile import LayerWork, WorkProfile
 from .reference import rows_of, run_layers
 
 SAMPLE_THRESHOLD = 1 << 22  # dense weights of an fc layer above which it is sampled
-COUNT_CONV_MACS = 1 << 23  # dense MACs per sample of a conv layer above which it is counted, outputs by BLAS
+COUNT_CONV_MACS = 1 << 23  # dense MACs per sample of a conv layer above which it may be counted, outputs by BLAS
+# Measured on this project's 2-core machine (ResNet-50 and VGG-16 layers, batch 1): the sparse kernel's
+# cost per stored-weight MAC and its layout conversion per stored weight, and BLAS's per dense MAC.
+KERNEL_S_PER_STORED_MAC = 0.2e-9
+KERNEL_S_PER_STORED_WEIGHT = 50e-9
+BLAS_S_PER_DENSE_MAC = 0.1e-9
 _COLS_ELEMS = 1 << 22  # im2col elements of one chunk of output rows (16 MB of float32)
 SAMPLE_WEIGHTS = 1 << 21  # weights a sampled layer's sample aims at (fraction = this / weights)
 MIN_FRACTION = 0.02
@@ -270,11 +281,21 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     return y, lw
 
 
-def is_counted_conv(layer: Layer, threshold: int = COUNT_CONV_MACS) -> bool:
+def is_counted_conv(layer: Layer, threshold: int = COUNT_CONV_MACS, density: float | None = None) -> bool:
     """A conv layer ``sampled`` mode counts exactly with outputs by BLAS (``counted_conv``):
-    square-kernel geometry (not ``general_window``) of at least ``threshold`` dense MACs per sample."""
-    return (layer.kind == "conv2d" and layer.weight is not None and not layer.general_window
-            and int(layer.dense_macs) >= threshold)
+    square-kernel geometry (not ``general_window``) of at least ``threshold`` dense MACs per sample,
+    where BLAS on the dense weights is estimated faster than the sparse kernel with its layout
+    conversion (at ``density``, default the weights' own; ``threshold`` 0: every such conv)."""
+    if layer.kind != "conv2d" or layer.weight is None or layer.general_window:
+        return False
+    dense = int(layer.dense_macs)
+    if dense < threshold:
+        return False
+    if threshold == 0:
+        return True
+    d = layer.weight_density if density is None else float(density)
+    kernel = d * (dense * KERNEL_S_PER_STORED_MAC + int(layer.weight.size) * KERNEL_S_PER_STORED_WEIGHT)
+    return dense * BLAS_S_PER_DENSE_MAC < kernel
 
 
 def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups: int,
