@@ -45,10 +45,11 @@ at least ``COUNT_CONV_MACS`` = 2**23 dense MACs per sample may be *counted* inst
 the sparse kernel's arithmetic (``counted_conv``). Below that size the kernel costs under about
 10 ms per sample and runs as in full execution; every ResNet-50 and VGG-16 conv is above it.
 
-- **Counters** come from the kernel's own counting tables (``kernels.conv.window_tables``: per
-  input channel and window start, the nonzero cells and the in-bounds cells of the lattice of
-  output positions, from strided summed-area tables). A stored weight at tap (kh, kw) of channel
-  c has ``window_nz[b, c, kh d, kw d]`` effectual MACs, so an output channel's effectual MACs are
+- **Counters** are the kernel's own counts (``kernels.conv.window_tables``: per input channel and
+  window start, the nonzero cells and the in-bounds cells of the lattice of output positions). A
+  stored weight at tap (kh, kw) of channel c has ``window_nz[b, c, kh d, kw d]`` effectual MACs;
+  ``tap_counts`` counts just those k x k entries per channel directly (one strided slice of the
+  nonzero indicator per tap: faster than the tables' summed-area pass), so an output channel's effectual MACs are
   the weights' nonzero mask times those counts: one float64 matrix-vector product per group
   (integers below 2**53, so exact). The layout's run lengths (``np.diff(ptr)`` of
   ``formats.conv_from_dense``) come from the mask per (channel block, output channel). Every
@@ -79,7 +80,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import formats
-from ..kernels.conv import window_tables
 from ..kernels.csr import csr_matmul, csr_matvec
 from ..kernels.simd import TILE_LANES
 from ..kernels.threads import threads, threads_for
@@ -340,14 +340,37 @@ def conv_runs(mask: np.ndarray, layer: Layer) -> np.ndarray:
     return np.bincount(seg.ravel(), weights=per_channel.ravel(), minlength=n_blocks * out_c).astype(np.int64)
 
 
+def tap_counts(xp: np.ndarray, stride: int, padding: int, dilation: int, k: int, out_hw: tuple, in_hw: tuple):
+    """(nz (C, k, k) int64, valid (k, k) int64): per input channel and tap (kh, kw), the nonzero
+    cells of the padded input ``xp`` (B, C, Hp, Wp) on the lattice of output positions the tap
+    reads, summed over the batch (the conv kernel's ``window_tables`` entry at (kh d, kw d)), and
+    the lattice's cells inside the unpadded ``in_hw`` extent. Counted directly, one strided
+    slice per tap."""
+    oh, ow = out_hw
+    h, w = in_hw
+    nzm = xp != 0
+    span_y, span_x = (oh - 1) * stride + 1, (ow - 1) * stride + 1
+    nz = np.empty((xp.shape[1], k, k), dtype=np.int64)
+    for kh in range(k):
+        for kw in range(k):
+            y0, x0 = kh * dilation, kw * dilation
+            nz[:, kh, kw] = np.count_nonzero(nzm[:, :, y0:y0 + span_y:stride, x0:x0 + span_x:stride], axis=(0, 2, 3))
+    taps = np.arange(k) * dilation
+    ys = taps[:, None] + np.arange(oh)[None, :] * stride  # padded row each (tap, output row) reads
+    xs = taps[:, None] + np.arange(ow)[None, :] * stride
+    ny = ((ys >= padding) & (ys < padding + h)).sum(axis=1)
+    nx = ((xs >= padding) & (xs < padding + w)).sum(axis=1)
+    return nz, np.outer(ny, nx).astype(np.int64)
+
+
 def counted_conv(layer: Layer, xs: list[np.ndarray]) -> tuple[np.ndarray, LayerWork]:
     """Output and exact LayerWork of a conv layer without the sparse kernel's arithmetic.
 
-    Counters: the kernel's own window tables (``kernels.conv.window_tables``: per input channel
-    and window start, the nonzero cells and the in-bounds cells its lattice of output positions
-    covers) read at each tap and summed over the stored weights of every output channel, as one
-    float64 matrix-vector product per group (integers below 2**53: exact); the layout's run
-    lengths from the mask (``conv_runs``). Every counter equals ``execute_layer``'s. Outputs:
+    Counters: per input channel and tap, the nonzero and the in-bounds cells of the lattice of
+    output positions the tap reads (``tap_counts``: the kernel's ``window_tables`` entries, counted
+    directly) summed over the stored weights of every output channel, as one float64
+    matrix-vector product per group (integers below 2**53: exact); the layout's run lengths from
+    the mask (``conv_runs``). Every counter equals ``execute_layer``'s. Outputs:
     ``blas_conv`` on the layer's float weights plus bias (float32 rounding differs from the
     kernel's: allclose, not bit-equal)."""
     if "packed" in layer.attrs:
@@ -361,21 +384,18 @@ def counted_conv(layer: Layer, xs: list[np.ndarray]) -> tuple[np.ndarray, LayerW
     out_c, oh, ow = layer.out_shape
     xin = np.ascontiguousarray(x, dtype=np.float32)
     xp = np.pad(xin, ((0, 0), (0, 0), (p, p), (p, p))) if p else xin
-    with threads(threads_for(int(xp.size) * 16)):
-        window_nz, window_valid = window_tables(xp, s, p, tuple(int(v) for v in layer.out_shape))
     mask, words, codebook, _ = _words(layer)
     cg, k = mask.shape[1], mask.shape[2]
     og = out_c // g
-    taps = slice(0, (k - 1) * d + 1, d)
-    nz_taps = window_nz[:, :, taps, taps].sum(axis=0, dtype=np.int64).astype(np.float64)  # (C, k, k), over the batch
-    valid_taps = np.tile(window_valid[taps, taps].astype(np.float64).ravel(), cg)  # (cg k k,)
+    nz_taps, valid = tap_counts(xp, s, p, d, k, (oh, ow), layer.in_shape[1:])
+    nz_taps = nz_taps.astype(np.float64)
+    valid_taps = np.tile(valid.astype(np.float64).ravel(), cg)  # (cg k k,)
     out_work = np.empty(out_c, dtype=np.int64)
     stored = 0
     for gi in range(g):
         m = mask[gi * og:(gi + 1) * og].reshape(og, cg * k * k).astype(np.float64)
         out_work[gi * og:(gi + 1) * og] = np.rint(m @ nz_taps[gi * cg:(gi + 1) * cg].ravel()).astype(np.int64)
         stored += int(np.rint(m @ valid_taps).astype(np.int64).sum())
-    del window_nz
     conv_counters(lw, layer, batch, xp.shape[3], conv_runs(mask, layer), words.dtype == np.float32,
                   codebook.size > 0, out_work, stored * batch)
     y = blas_conv(xp, layer.weight, s, d, g, (oh, ow))
