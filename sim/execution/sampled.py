@@ -315,6 +315,7 @@ def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups:
         for g in range(groups):
             xg = xp[b, g * cg:(g + 1) * cg]
             wg = w2[g * og:(g + 1) * og]
+            dst = out[b, g * og:(g + 1) * og].reshape(og, oh * ow)
             if k == 1:
                 win = xg[:, ::stride, ::stride][:, :oh, :ow, None, None]
             else:
@@ -322,7 +323,7 @@ def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups:
             for y0 in range(0, oh, rows):
                 y1 = min(oh, y0 + rows)
                 cols = win[:, y0:y1, :ow].transpose(0, 3, 4, 1, 2).reshape(cg * k * k, (y1 - y0) * ow)
-                out[b, g * og:(g + 1) * og, y0:y1] = (wg @ cols).reshape(og, y1 - y0, ow)
+                np.matmul(wg, cols, out=dst[:, y0 * ow:y1 * ow])
     return out
 
 
