@@ -3,9 +3,13 @@
 - ``full``: every output computed by the kernels (``execute.execute``); the default when it fits.
 - ``shapes``: no values at all. Each layer's work comes from its shape and the stated densities
   through the statistical model below (as Sparseloop does); outputs and accuracy do not exist.
+- ``sampled``: large fc layers on a stratified row sample, large dense conv layers counted exactly
+  with outputs by BLAS (``sampled.py``).
 - ``auto``: ``shapes`` for SCALE-Sim topologies given without a weight density (dense layers,
-  dense synthetic inputs: the model is then exact for the MAC counters), else ``full`` when its
-  memory estimate fits the budget, else ``shapes``; ``choose_mode`` says which and why.
+  dense synthetic inputs: the model is then exact for the MAC counters), ``sampled`` when full
+  would not fit or would take over ``FULL_TIME_LIMIT_S`` without a dataset (and sampled changes
+  some layer), else ``full`` when its memory estimate fits the budget, else ``shapes``;
+  ``choose_mode`` says which and why.
 
 Statistical model of ``shapes`` (uniform random sparsity)
 ---------------------------------------------------------
@@ -30,8 +34,9 @@ full execution makes packed layers dense for its float reference); the layouts t
 layer up to ``execute.CACHE_MAX_WEIGHTS`` weights (12 bytes per stored conv weight, 8 per fc weight)
 and the largest transient of one layer's conversion (a larger layer's layout included); and the most activations alive at once (the executor frees a tensor after its last
 reader; full execution keeps every layer's output for the float reference, and a design with its
-own arithmetic keeps its own outputs of every layer beside them). A sampled layer
-converts only its sample's share. Every mode adds the per-sample rows its simulation keeps
+own arithmetic keeps its own outputs of every layer beside them). A sampled fc layer
+converts only its sample's share; a counted conv layer (``sampled.is_counted_conv``) builds no
+layout, only its mask (1 + 8 bytes per weight) and one im2col chunk. Every mode adds the per-sample rows its simulation keeps
 (``simulation_bytes``). ``shapes`` needs only the baseline, the profile and those rows.
 """
 from __future__ import annotations
@@ -117,7 +122,8 @@ def _weight_bytes(layer: Layer, net: Network, mode: str) -> tuple[int, int, int]
     if mode == "sampled":
         from .sampled import _COLS_ELEMS, is_counted_conv, sample_fraction_for
         frac = sample_fraction_for(layer)
-        if is_counted_conv(layer, density=stated_weight_density(layer, net)):  # counted conv: no layout; the mask, one group's float64 mask, an im2col chunk
+        if is_counted_conv(layer, density=stated_weight_density(layer, net)):
+            # counted conv (no layout): the mask, one group's float64 mask, an im2col chunk
             resident = 4 * count if not packed else _PACKED * nnz + 4 * count
             return resident, 0, 9 * count + 4 * _COLS_ELEMS
     if frac < 1.0:  # sampled fc: the packed (or dense) weights, the sample's layout, a sparse or BLAS product
