@@ -95,7 +95,7 @@ COUNT_CONV_MACS = 1 << 23  # dense MACs per sample of a conv layer above which i
 KERNEL_S_PER_STORED_MAC = 0.2e-9
 KERNEL_S_PER_STORED_WEIGHT = 50e-9
 BLAS_S_PER_DENSE_MAC = 0.1e-9
-_COLS_ELEMS = 1 << 22  # im2col elements of one chunk of output rows (16 MB of float32)
+_COLS_ELEMS = 1 << 23  # im2col elements of one chunk of output rows (32 MB of float32)
 SAMPLE_WEIGHTS = 1 << 21  # weights a sampled layer's sample aims at (fraction = this / weights)
 MIN_FRACTION = 0.02
 STRATA = 64
@@ -301,8 +301,9 @@ def is_counted_conv(layer: Layer, threshold: int = COUNT_CONV_MACS, density: flo
 def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups: int,
               out_hw: tuple) -> np.ndarray:
     """Float32 grouped, strided, dilated cross-correlation of the zero-padded ``xp`` (B, C, Hp, Wp)
-    with ``w`` (O, C // groups, k, k), no bias: per sample, group and chunk of output rows, an
-    im2col of the chunk (a view for 1x1 stride-1 kernels) times the group's weights (BLAS sgemm)."""
+    with ``w`` (O, C // groups, k, k), no bias: per group and chunk of output rows, one im2col of
+    the chunk over the whole batch times the group's weights (one BLAS sgemm: a wide product is
+    several times faster than one per sample)."""
     batch = xp.shape[0]
     out_c, cg, k, _ = w.shape
     og = out_c // groups
@@ -310,20 +311,19 @@ def blas_conv(xp: np.ndarray, w: np.ndarray, stride: int, dilation: int, groups:
     span = (k - 1) * dilation + 1
     out = np.empty((batch, out_c, oh, ow), dtype=np.float32)
     w2 = np.ascontiguousarray(w, dtype=np.float32).reshape(out_c, cg * k * k)
-    rows = max(1, min(oh, _COLS_ELEMS // max(1, cg * k * k * ow)))
-    for b in range(batch):
-        for g in range(groups):
-            xg = xp[b, g * cg:(g + 1) * cg]
-            wg = w2[g * og:(g + 1) * og]
-            dst = out[b, g * og:(g + 1) * og].reshape(og, oh * ow)
-            if k == 1:
-                win = xg[:, ::stride, ::stride][:, :oh, :ow, None, None]
-            else:
-                win = sliding_window_view(xg, (span, span), axis=(1, 2))[:, ::stride, ::stride, ::dilation, ::dilation]
-            for y0 in range(0, oh, rows):
-                y1 = min(oh, y0 + rows)
-                cols = win[:, y0:y1, :ow].transpose(0, 3, 4, 1, 2).reshape(cg * k * k, (y1 - y0) * ow)
-                np.matmul(wg, cols, out=dst[:, y0 * ow:y1 * ow])
+    rows = max(1, min(oh, _COLS_ELEMS // max(1, batch * cg * k * k * ow)))
+    for g in range(groups):
+        xg = xp[:, g * cg:(g + 1) * cg]
+        wg = w2[g * og:(g + 1) * og]
+        if k == 1:
+            win = xg[:, :, ::stride, ::stride][:, :, :oh, :ow, None, None]
+        else:
+            win = sliding_window_view(xg, (span, span), axis=(2, 3))[:, :, ::stride, ::stride, ::dilation, ::dilation]
+        for y0 in range(0, oh, rows):
+            y1 = min(oh, y0 + rows)
+            cols = win[:, :, y0:y1, :ow].transpose(1, 4, 5, 0, 2, 3).reshape(cg * k * k, batch * (y1 - y0) * ow)
+            y = (wg @ cols).reshape(og, batch, y1 - y0, ow)
+            out[:, g * og:(g + 1) * og, y0:y1] = y.transpose(1, 0, 2, 3)
     return out
 
 
