@@ -7,6 +7,14 @@ Measured on VGG-16 (batch 1, warm numba cache, systolic): of ~4 s of execution, 
 CSR format and walking it; the 13 conv layers together take ~1 s. Counting, not arithmetic, is
 what costs: numpy's BLAS computes fc6's output in ~0.05 s.
 
+ResNet-50 (dense synthesized weights, systolic, warm; cProfile, 2 busy cores): at batch 1 the
+float execution takes ~6.5 s, of which ~4 s convert the 25.6M conv weights into the kernel's
+layout and ~1.9 s are the conv kernel; the integer design numerics (a calibration pass that
+re-executes in float, ~3.3 s, and the int8 execution, ~10 s, mostly ``int_csr_matmul``) take
+two thirds of the run. At batch 8 the design numerics are ~85% (int8 execution ~92 s of ~142 s
+under the profiler), the float execution ~22 s (conv kernel ~11 s per pass, layouts ~7 s); the
+event model and pricing take under 1 s. A sampled run skips the design numerics and the layouts.
+
 Model
 -----
 An fc layer whose dense weight count is at least ``threshold`` weights is *sampled*:
