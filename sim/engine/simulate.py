@@ -154,12 +154,14 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
     prefetch_tiles: tiles in flight (``memory.prefetch_tiles``; 2 = double buffering).
     fast_forward: skip whole periods of a periodic steady state (``FastForward``; exact: the results equal those without it)."""
     n = len(tiles)
-    loaded = [env.event() for _ in range(n)]
-    space_wait = [0] * n  # cycles each tile's loads waited for buffer space
+    # Per-tile state exists only while a tile is in flight (created on first use, dropped when its
+    # compute ends), so the memory of a run does not grow with its tiles.
+    loaded = InFlight(env.event)  # j -> event: the tile's loads have landed
+    space_wait = InFlight(int)  # j -> cycles the tile's loads waited for buffer space
     slots = simpy.Resource(env, capacity=prefetch_tiles)
-    held = [None] * n
-    writes = []
-    holds = [tile_holds(tile, buffers) for tile in tiles]
+    held = InFlight(lambda: None)  # j -> the tile's prefetch slot
+    writes = []  # write-backs, pruned of landed ones (the last always kept)
+    holds = Holds(tiles, buffers)
     # Processes count tiles on a virtual index j; the tile they work on is tiles[j + ff.off] (ff.off
     # grows by the tiles a fast-forward skipped) and virtual time + ff.shift is the real cycle.
     ff = FastForward(env, tiles, lr, record, prefetch_tiles, enabled=fast_forward)
@@ -242,8 +244,11 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
             for buf_name, nbytes in load_holds(tile, holds[j + ff.off]).items():
                 yield buffers[buf_name].release(nbytes)
             slots.release(held[j])
+            del loaded[j], held[j], space_wait[j]
             if tile.stores:
                 writes.append(env.process(write_back(j, tile)))
+                if len(writes) >= 64 and not len(writes) & (len(writes) - 1):  # amortised: at powers of two
+                    writes[:-1] = [w for w in writes[:-1] if not w.processed]
             j += 1
         compute_end = env.now
         if writes:
@@ -267,6 +272,33 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
                               "a buffer reservation can never be satisfied")
     env.events_processed += ff.skipped_events
     return int(env.now) + ff.shift
+
+
+class InFlight(dict):
+    """Per-tile state by virtual tile index, made by ``make()`` on first use."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, j):
+        value = self[j] = self.make()
+        return value
+
+
+class Holds:
+    """``tile_holds`` of ``tiles[i]``, computed once per distinct (loads, stores)."""
+
+    def __init__(self, tiles: list[Tile], buffers: dict):
+        self.tiles, self.buffers, self.memo = tiles, buffers, {}
+
+    def __getitem__(self, i: int) -> dict[str, int]:
+        t = self.tiles[i]
+        key = (t.loads, t.stores)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = tile_holds(t, self.buffers)
+        return found
 
 
 class TileLabel:

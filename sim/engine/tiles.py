@@ -27,7 +27,7 @@ from .traffic import Traffic, layer_traffic, vector_work
 MAX_TILES = 256
 
 
-@dataclass
+@dataclass(slots=True)
 class Tile:
     """One unit of work. ``pe_cycles``: cycles each PE group needs, from the tile's start;
     ``balanced_cycles``: what the slowest group would need if the tile's work were spread evenly
