@@ -233,10 +233,11 @@ def vector_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_to
     sums = np.add.reduceat(values, starts, axis=1)
     w_sum, in_sum, st_sum = (np.add.reduceat(a, starts) for a in (w_load, in_load, store))
     # First fold of each run where a key is counted: keys enter a merged Counter in that order.
-    idx = np.where(values > 0, np.arange(n), n)
-    first = np.minimum.reduceat(idx, starts, axis=1)
-    w_first_run = np.minimum.reduceat(np.where(w_load > 0, np.arange(n), n), starts)
-    in_first_run = np.minimum.reduceat(np.where(in_load > 0, np.arange(n), n), starts)
+    at = np.arange(n)
+    first = np.stack([np.minimum.reduceat(np.where(row > 0, at, n), starts) for row in values])
+    del values  # (keys x folds): the largest array of a big layer
+    w_first_run = np.minimum.reduceat(np.where(w_load > 0, at, n), starts)
+    in_first_run = np.minimum.reduceat(np.where(in_load > 0, at, n), starts)
     tiles = []
     # Equal parts are one object (tiles are never mutated): a big layer's runs repeat a few shapes.
     shared: dict = {}
