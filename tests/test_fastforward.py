@@ -34,8 +34,8 @@ def schedules(net, ex, hw):
 
 
 def assert_same(sched, hw):
-    on = engine.simulate_layer(sched, hw, fast_forward=True)
-    off = engine.simulate_layer(sched, hw, fast_forward=False)
+    on = engine.simulate_layer(sched, hw, fast_forward=True, timeline=True)
+    off = engine.simulate_layer(sched, hw, fast_forward=False, timeline=True)
     for f in FIELDS:
         a, b = getattr(on, f), getattr(off, f)
         if isinstance(a, Counter):  # same values in the same order (reports list them in it)

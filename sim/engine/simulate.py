@@ -42,37 +42,66 @@ MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more b
 # Layers with the very same tile list (a mapper's memo hands out one list for identical layers, e.g.
 # a transformer's 24 equal FFN layers) on the same memories run identically: the last runs are kept.
 MAX_MEMO_RUNS = 4
-_RUNS: OrderedDict = OrderedDict()  # (id(tiles), memory_signature) -> (tiles, cycles, stalls, counts, intervals, events)
+_RUNS: OrderedDict = OrderedDict()  # (id(tiles), memory_signature, fast_forward, timeline) -> the run's results
 
 
-def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig) -> RunResult:
-    """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts."""
+def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, timeline: str | None = None) -> RunResult:
+    """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts.
+    timeline: the one layer whose busy intervals are kept (``LayerResult.intervals``). No result is
+    derived from intervals, so the other layers record none (``layer_intervals`` re-runs a layer)."""
     kind = get(hw)
-    storage = [kind.weight_storage_bits(layer, hw) for layer in net.layers]  # computed once: it walks every weight
-    resident = weights_on_chip(net, hw, storage)
-    _, abits = kind.bits(hw)
-    fused = fused_flags(net)
+    mapper = Mapper(net, profile, hw)
     results = []
-    for i, (layer, lw) in enumerate(progress.layers(zip(net.layers, profile.layers), f"simulate {hw.name}")):
-        first = net.reads_input(i)
-        last = net.is_output(i)
-        io = layer_io(layer, lw, hw, first, last, resident[i], storage[i], abits, kind.buffers(hw)[1])
-        sched = map_layer(layer, lw, hw, io, fused[i])
-        lr = simulate_layer(sched, hw)
+    for i, (layer, _) in enumerate(progress.layers(zip(net.layers, profile.layers), f"simulate {hw.name}")):
+        lr = simulate_layer(mapper.schedule(i), hw, timeline=layer.name == timeline)
         lr.counts.update(kind.time_based_counts(hw, lr.cycles))
         results.append(lr)
-    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results, weight_storage_bits=sum(storage))
+    return RunResult(hw.name, net.name, profile.batch, hw.clock_ghz, results,
+                     weight_storage_bits=sum(mapper.storage))
 
 
-def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool = True) -> LayerResult:
+class Mapper:
+    """What mapping a layer needs from the whole network (weight storage, residency, fusion),
+    computed once; ``schedule(i)`` maps layer ``i``."""
+
+    def __init__(self, net: Network, profile: WorkProfile, hw: HardwareConfig):
+        self.net, self.profile, self.hw = net, profile, hw
+        self.kind = kind = get(hw)
+        self.storage = [kind.weight_storage_bits(layer, hw) for layer in net.layers]  # it walks every weight
+        self.resident = weights_on_chip(net, hw, self.storage)
+        self.abits = kind.bits(hw)[1]
+        self.fused = fused_flags(net)
+
+    def schedule(self, i: int) -> LayerSchedule:
+        net, hw = self.net, self.hw
+        layer, lw = net.layers[i], self.profile.layers[i]
+        io = layer_io(layer, lw, hw, net.reads_input(i), net.is_output(i), self.resident[i], self.storage[i],
+                      self.abits, self.kind.buffers(hw)[1])
+        return map_layer(layer, lw, hw, io, self.fused[i])
+
+
+def layer_intervals(net: Network, profile: WorkProfile, hw: HardwareConfig, run_layer: LayerResult) -> list:
+    """The busy intervals of ``run_layer`` (a layer of ``simulate(net, profile, hw)``), by running
+    that layer again with them recorded; the run must give the same cycles and stalls."""
+    i = next(i for i, layer in enumerate(net.layers) if layer.name == run_layer.name)
+    lr = simulate_layer(Mapper(net, profile, hw).schedule(i), hw, timeline=True)
+    if (lr.cycles, lr.stalls) != (run_layer.cycles, run_layer.stalls):
+        raise SimulationError(f"layer {run_layer.name}: a second run gave {lr.cycles} cycles, the first "
+                              f"{run_layer.cycles}: the network or profile changed after the simulation")
+    return lr.intervals
+
+
+def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool = True,
+                   timeline: bool = False) -> LayerResult:
     """Run one layer's tiles through SimPy; cycles = when the last tile's write-back lands.
-    fast_forward: skip periods of a periodic steady state (exact; ``FastForward``)."""
+    fast_forward: skip periods of a periodic steady state (exact; ``FastForward``).
+    timeline: record every busy interval in ``intervals`` (the other results never need them)."""
     floor = sched.floor
     lr = LayerResult(sched.name, sched.kind, cycles=0, bound_cycles=floor.bound_cycles,
                      compute_cycles=floor.compute_cycles, memory_cycles=floor.memory_cycles,
                      macs_performed=floor.macs_performed, peak_macs_per_cycle=floor.peak_macs_per_cycle,
                      mapping=sched.mapping)
-    key = (id(sched.tiles), memory_signature(hw), fast_forward)
+    key = (id(sched.tiles), memory_signature(hw), fast_forward, timeline)
     hit = _RUNS.get(key)
     if hit is not None and hit[0] is sched.tiles:  # the same tiles on the same memories: the same run
         _RUNS.move_to_end(key)
@@ -80,10 +109,11 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool 
         lr.stalls, lr.counts, lr.intervals = dict(stalls), Counter(counts), list(intervals)
     else:
         env = CountingEnvironment()
-
-        def record(component, start, end, label):
-            if end > start:
-                lr.intervals.append((component, int(start), int(end), label))
+        record = None
+        if timeline:
+            def record(component, start, end, label):
+                if end > start:
+                    lr.intervals.append((component, int(start), int(end), label))
 
         cycles = run_tiles(env, sched.tiles, Dram.for_hardware(env, hw, record), make_buffers(env, hw, record), lr,
                            record, hw.memory.prefetch_tiles, fast_forward)
@@ -119,20 +149,23 @@ def sram_bytes(counts: Counter, hw: HardwareConfig) -> int:
 def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: dict, lr: LayerResult, record,
               prefetch_tiles: int, fast_forward: bool = True) -> int:
     """Run the load / compute / write-back processes of ``tiles`` to completion (module docstring);
-    returns the cycle the last write-back lands. prefetch_tiles: tiles in flight
-    (``memory.prefetch_tiles``; 2 = double buffering). fast_forward: skip whole periods of a
-    periodic steady state (``FastForward``; exact: the results equal those without it)."""
+    returns the cycle the last write-back lands. record(component, start, end, label): called per
+    busy interval, or None to record none (stalls, counts and cycles are running sums either way).
+    prefetch_tiles: tiles in flight (``memory.prefetch_tiles``; 2 = double buffering).
+    fast_forward: skip whole periods of a periodic steady state (``FastForward``; exact: the results equal those without it)."""
     n = len(tiles)
-    loaded = [env.event() for _ in range(n)]
-    space_wait = [0] * n  # cycles each tile's loads waited for buffer space
+    # Per-tile state exists only while a tile is in flight (created on first use, dropped when its
+    # compute ends), so the memory of a run does not grow with its tiles.
+    loaded = InFlight(env.event)  # j -> event: the tile's loads have landed
+    space_wait = InFlight(int)  # j -> cycles the tile's loads waited for buffer space
     slots = simpy.Resource(env, capacity=prefetch_tiles)
-    held = [None] * n
-    writes = []
-    holds = [tile_holds(tile, buffers) for tile in tiles]
+    held = InFlight(lambda: None)  # j -> the tile's prefetch slot
+    writes = []  # write-backs, pruned of landed ones (the last always kept)
+    holds = Holds(tiles, buffers)
     # Processes count tiles on a virtual index j; the tile they work on is tiles[j + ff.off] (ff.off
     # grows by the tiles a fast-forward skipped) and virtual time + ff.shift is the real cycle.
     ff = FastForward(env, tiles, lr, record, prefetch_tiles, enabled=fast_forward)
-    rec = ff.record
+    rec = ff.record if record is not None else None  # None: no intervals kept (simulate_layer's timeline)
     if dram.recorder is not None:
         dram.recorder = rec
     for buf in buffers.values():
@@ -196,7 +229,8 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
             if tile.reprogram_cycles:
                 start = env.now
                 yield env.timeout(tile.reprogram_cycles)
-                rec("reprogram", start, env.now, TileLabel("", j))
+                if rec is not None:
+                    rec("reprogram", start, env.now, TileLabel("", j))
                 lr.stalls["reprogramming"] += tile.reprogram_cycles
             start = env.now
             groups = [env.timeout(int(c)) for c in tile.pe_cycles if c > 0]
@@ -204,13 +238,17 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
                 yield env.all_of(groups)  # the tile ends when its slowest PE group ends
             busy = env.now - start
             lr.stalls["load_imbalance"] += max(0, busy - tile.balanced_cycles)
-            record_pes(rec, tile, start, TileLabel("", j))
+            if rec is not None:
+                record_pes(rec, tile, start, TileLabel("", j))
             lr.counts.update(tile.counts)
             for buf_name, nbytes in load_holds(tile, holds[j + ff.off]).items():
                 yield buffers[buf_name].release(nbytes)
             slots.release(held[j])
+            del loaded[j], held[j], space_wait[j]
             if tile.stores:
                 writes.append(env.process(write_back(j, tile)))
+                if len(writes) >= 64 and not len(writes) & (len(writes) - 1):  # amortised: at powers of two
+                    writes[:-1] = [w for w in writes[:-1] if not w.processed]
             j += 1
         compute_end = env.now
         if writes:
@@ -234,6 +272,33 @@ def run_tiles(env: simpy.Environment, tiles: list[Tile], dram: Dram, buffers: di
                               "a buffer reservation can never be satisfied")
     env.events_processed += ff.skipped_events
     return int(env.now) + ff.shift
+
+
+class InFlight(dict):
+    """Per-tile state by virtual tile index, made by ``make()`` on first use."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, j):
+        value = self[j] = self.make()
+        return value
+
+
+class Holds:
+    """``tile_holds`` of ``tiles[i]``, computed once per distinct (loads, stores)."""
+
+    def __init__(self, tiles: list[Tile], buffers: dict):
+        self.tiles, self.buffers, self.memo = tiles, buffers, {}
+
+    def __getitem__(self, i: int) -> dict[str, int]:
+        t = self.tiles[i]
+        key = (t.loads, t.stores)
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = tile_holds(t, self.buffers)
+        return found
 
 
 class TileLabel:

@@ -27,7 +27,7 @@ from .traffic import Traffic, layer_traffic, vector_work
 MAX_TILES = 256
 
 
-@dataclass
+@dataclass(slots=True)
 class Tile:
     """One unit of work. ``pe_cycles``: cycles each PE group needs, from the tile's start;
     ``balanced_cycles``: what the slowest group would need if the tile's work were spread evenly
@@ -115,6 +115,28 @@ def coalesce(tiles: list[Tile], hw: HardwareConfig, max_tiles: int = MAX_TILES) 
                            sum(t.balanced_cycles for t in run), tuple(loads.items()), tuple(stores.items()),
                            sum(t.reprogram_cycles for t in run), counts))
     return merged
+
+
+def run_starts(n: int, loads: list[tuple[str, np.ndarray]], hw: HardwareConfig, max_tiles: int = MAX_TILES
+               ) -> np.ndarray:
+    """First tile of each run ``coalesce`` would merge, from per-tile load bytes by buffer (one
+    array per distinct buffer name; every tile its own run when coalesce would not merge): a run
+    ends after ``ceil(n / max_tiles)`` tiles, or before the tile whose loads would take a buffer's
+    run total past half of it. Found run by run with prefix sums (no per-tile Python)."""
+    if n <= max_tiles:
+        return np.arange(n)
+    half = {b.name: buffer_capacity_bytes(b, hw) // 2 for b in hw.memory.buffers}
+    per_run = -(-n // max_tiles)
+    cums = [(np.concatenate(([0], np.cumsum(np.asarray(a, dtype=np.int64)))), half.get(name, 0))
+            for name, a in loads]
+    starts, s = [], 0
+    while s < n:
+        starts.append(s)
+        end = s + per_run
+        for cum, lim in cums:  # the first tile whose loads pass the limit starts the next run
+            end = min(end, int(np.searchsorted(cum, cum[s] + lim, side="right")) - 1)
+        s = max(s + 1, min(end, n))
+    return np.asarray(starts, dtype=np.int64)
 
 
 def split(total: int, weights) -> np.ndarray:

@@ -54,7 +54,12 @@ VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight va
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
-ENGINE_BYTES_PER_ROW = 4096  # per sample x token of a weighted layer (simulation_bytes): SONIC, LeNet-5, batch 1e5
+# Per sample x token of a weighted layer (simulation_bytes), measured at batch 1e5 (shapes, LeNet-300 /
+# LeNet-5): EIE ~2.4 KB (its fc tiles are per sample: each sample's nonzero columns differ), SONIC
+# ~0.26 KB (its passes are merged with arrays; 1.3-1.5 KB when it built a Tile per pass),
+# CrossLight ~0.05 KB, systolic / Eyeriss / sparse systolic ~0. The largest, with margin, since the
+# design is not known yet.
+ENGINE_BYTES_PER_ROW = 4096
 _RELU_KEEPS = 0.5
 
 
@@ -194,8 +199,9 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
 
 def simulation_bytes(net: Network, batch: int) -> int:
     """What every mode needs after execution, growing with the batch: per-sample work rows of the
-    profile and the event model (SONIC's mapper builds a tile per sample and weighted layer before
-    coalescing them: ``ENGINE_BYTES_PER_ROW`` each, measured)."""
+    profile and the event model (EIE's mapper builds a tile per sample and weighted layer:
+    ``ENGINE_BYTES_PER_ROW`` each, measured). Not counted: a systolic layer's folds, which grow with
+    batch x positions / the array's size (the design is not known here)."""
     rows = sum(batch * l.tokens for l in net.layers if l.weight is not None)
     return ENGINE_BYTES_PER_ROW * rows
 

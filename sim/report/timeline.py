@@ -5,6 +5,7 @@ values, so the engine never needs this module.
 """
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import pandas as pd
@@ -67,8 +68,12 @@ def layer_timeline(result, layer: str) -> tuple[pd.DataFrame, Figure]:
     """(timeline table, Gantt figure) of ``layer`` of a ``sim.run.Result`` simulated by the event model."""
     lr = find_layer(result.run, layer)
     if not lr.intervals and lr.cycles > 0:
-        raise ConfigError("timeline", f"layer {layer!r} has no recorded intervals; only the event model "
-                                      "records them (engine 'event')")
+        if not lr.events:
+            raise ConfigError("timeline", f"layer {layer!r} has no recorded intervals; only the event model "
+                                          "records them (engine 'event')")
+        # The event model keeps intervals only for the layer it was asked for: run this one again.
+        from ..engine.simulate import layer_intervals
+        lr = dataclasses.replace(lr, intervals=layer_intervals(result.net, result.profile, result.hw, lr))
     df = timeline_frame(lr, result.run.clock_ghz)
     model = style.model_name(result.summary["model"].iloc[0]) if "model" in result.summary else ""
     return df, timeline_figure(df, lr.name, lr.cycles, lr.bound_cycles, result.run.clock_ghz, lr.stalls, model,

@@ -25,7 +25,8 @@ from ...hardware.spec import HardwareConfig
 from ...hardware.ted import hold_power_mw_per_ring
 from ..photonic import calibration, group_for, photonic_layer_work, time_based_counts
 from ..result import LayerResult
-from ..tiles import LayerIO, LayerSchedule, Tile, buffers_of, coalesce, nbytes, split, streamed_weights
+from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, buffers_of, coalesce, nbytes, run_starts, split,
+                     streamed_weights)
 from ..traffic import Traffic, ceil_div, charge_memory, dram_bytes_per_cycle, elementwise_layer, relative_index_storage_bits
 from .base import Dataflow
 
@@ -228,24 +229,22 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     compute = split(pw.compute_cycles, np.ones(n))
     reprogram = split(pw.reprogram_cycles, np.ones(n))
     if layer.map_kind == "fc":  # every sample needs every weight: kept if the layer fits the buffer
-        w_tile = np.concatenate([split(w_total if (p == 0 or not stay) else 0, np.ones(pieces))
-                                 for p in range(passes)])
+        first = split(w_total, np.ones(pieces))
+        w_tile = np.tile(first, passes) if not stay else np.r_[first, np.zeros(n - pieces, dtype=np.int64)]
         in_pass = split(in_total, np.ones(passes))  # a sample's activations arrive with its first piece
     else:
         w_tile = split(w_total, np.ones(n))
         in_pass = np.r_[in_total, np.zeros(passes - 1, dtype=np.int64)]
-    tiles = []
-    for i in range(n):
-        p, piece = divmod(i, pieces)
-        loads = []
-        if io.weights_from_dram:
-            loads.append((wbuf.name, int(w_tile[i])))
-        if io.inputs_from_dram and piece == 0:
-            loads.append((ibuf.name, int(in_pass[p])))
-        stores = ((obuf.name, out_total),) if i == n - 1 and io.outputs_to_dram and out_total else ()
-        cyc = int(compute[i])
-        tiles.append(Tile(f"pass{p}.{piece}", np.array([cyc], dtype=np.int64), cyc,
-                          tuple(x for x in loads if x[1] > 0), stores, reprogram_cycles=int(reprogram[i])))
+    w_load = w_tile if io.weights_from_dram else np.zeros(n, dtype=np.int64)
+    in_load = np.zeros(n, dtype=np.int64)
+    if io.inputs_from_dram:
+        in_load[::pieces] = in_pass
+    store = out_total if io.outputs_to_dram and out_total else 0
+    bufs = (wbuf, ibuf, obuf)
+    if n > MAX_TILES and wbuf.name != ibuf.name:  # no object per pass: memory independent of the batch
+        tiles = merged_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs, hw)
+    else:
+        tiles = coalesce(pass_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs), hw)
     counts = Counter(pw.counts)
     counts[(ibuf.name, "read_bits")] += pw.act_read_bits
     if layer.category == "act_matmul":
@@ -257,4 +256,42 @@ def map_photonic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult)
     note = f"photonic {group} VDUs: {passes} pass(es) x {pieces} tile(s), op {pw.op_cycles} cycles"
     if layer.category == "act_matmul":
         note += f"; act x act: {pw.weight_loads} ring updates programmed at run time"
-    return LayerSchedule(layer.name, layer.kind, coalesce(tiles, hw), floor, counts=+counts, mapping=note)
+    return LayerSchedule(layer.name, layer.kind, tiles, floor, counts=+counts, mapping=note)
+
+
+def pass_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs) -> list[Tile]:
+    """One Tile per piece of a pass (``map_photonic``), in order: what ``coalesce`` merges."""
+    wbuf, ibuf, obuf = bufs
+    tiles = []
+    for i in range(n):
+        p, piece = divmod(i, pieces)
+        loads = ((wbuf.name, int(w_load[i])), (ibuf.name, int(in_load[i])))
+        stores = ((obuf.name, store),) if i == n - 1 and store else ()
+        cyc = int(compute[i])
+        tiles.append(Tile(f"pass{p}.{piece}", np.array([cyc], dtype=np.int64), cyc,
+                          tuple(x for x in loads if x[1] > 0), stores, reprogram_cycles=int(reprogram[i])))
+    return tiles
+
+
+def merged_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs, hw) -> list[Tile]:
+    """``coalesce(pass_tiles(...))`` with arrays, run by run: the same tiles (labels, loads in
+    the order they first appear in a run, stores, cycles), and no object per pass, so a layer's
+    memory does not grow with the batch. The weight and input buffers must differ."""
+    wbuf, ibuf, obuf = bufs
+    starts = run_starts(n, [(wbuf.name, w_load), (ibuf.name, in_load)], hw)
+    ends = np.r_[starts[1:], n]
+    cyc, rep, w_sum, in_sum = (np.add.reduceat(a, starts) for a in (compute, reprogram, w_load, in_load))
+    at = np.arange(n)
+    w_first = np.minimum.reduceat(np.where(w_load > 0, at, n), starts)
+    in_first = np.minimum.reduceat(np.where(in_load > 0, at, n), starts)
+    tiles = []
+    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+        label = f"pass{a // pieces}.{a % pieces}"
+        if b - a > 1:
+            label += f"..pass{(b - 1) // pieces}.{(b - 1) % pieces}"
+        loads = [(w_first[r], 0, wbuf.name, int(w_sum[r])), (in_first[r], 1, ibuf.name, int(in_sum[r]))]
+        loads = tuple((name, nb) for _, _, name, nb in sorted(x for x in loads if x[3] > 0))
+        stores = ((obuf.name, store),) if b == n and store else ()
+        c = int(cyc[r])
+        tiles.append(Tile(label, np.array([c], dtype=np.int64), c, loads, stores, reprogram_cycles=int(rep[r])))
+    return tiles

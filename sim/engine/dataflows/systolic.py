@@ -184,6 +184,42 @@ def systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_
 def vector_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
                  inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw) -> list[Tile]:
     """``fold_tiles`` with arrays: the same tiles, labels, loads, stores and counts (in the same order)."""
+    wbuf, ibuf, obuf = bufs
+    (names, starts, ends, run_cycles, sums, w_sum, in_sum, st_sum, first, w_first_run, in_first_run, fa,
+     fb) = _fold_runs(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+                      inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw)
+    n = int(ends[-1]) if ends.size else 0
+    fa, fb = fa.T.copy(), fb.T.copy()  # (runs, 4): read run by run (lists of them would outweigh the tiles)
+    tiles = []
+    # Equal parts are one object (tiles are never mutated): a big layer's runs repeat a few shapes.
+    shared: dict = {}
+    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
+        label = "g{}.t{}.c{}.r{}".format(*fa[r].tolist())
+        if b - a > 1:
+            label += "..g{}.t{}.c{}.r{}".format(*fb[r].tolist())
+        order = sorted((int(first[q, r]), q) for q in range(len(names)) if first[q, r] < n)
+        items = tuple((names[q], int(sums[q, r])) for _, q in order)
+        counts = shared.get(items)
+        if counts is None:
+            counts = shared[items] = Counter(dict(items))
+        loads = [(wbuf.name, int(w_sum[r]), int(w_first_run[r]), 0), (ibuf.name, int(in_sum[r]), int(in_first_run[r]), 1)]
+        loads = tuple((name, nb) for name, nb, _, _ in sorted(
+            (x for x in loads if x[1] > 0), key=lambda x: (x[2], x[3])))
+        loads = shared.setdefault(("loads", loads), loads)
+        stores = ((obuf.name, int(st_sum[r])),) if st_sum[r] > 0 else ()
+        stores = shared.setdefault(("stores", stores), stores)
+        c = int(run_cycles[r])
+        pe = shared.get(("pe", c))
+        if pe is None:
+            pe = shared[("pe", c)] = np.array([c], dtype=np.int64)
+        tiles.append(Tile(label, pe, c, loads, stores, counts=counts))
+    return tiles
+
+
+def _fold_runs(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
+               inputs_stay, out_total, io, bufs, acc_bits, meta, run_time_operand, hw):
+    """Per fold arrays reduced to per run ones (``vector_tiles``); the fold arrays are freed on return.
+    fa, fb: (group, chunk, column fold, row fold) of each run's first and last fold."""
     wbits, abits = bits
     wbuf, ibuf, obuf = bufs
     nr, nc, nt = len(row_sizes), len(col_sizes), len(t_sizes)
@@ -233,36 +269,14 @@ def vector_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_to
     sums = np.add.reduceat(values, starts, axis=1)
     w_sum, in_sum, st_sum = (np.add.reduceat(a, starts) for a in (w_load, in_load, store))
     # First fold of each run where a key is counted: keys enter a merged Counter in that order.
-    idx = np.where(values > 0, np.arange(n), n)
-    first = np.minimum.reduceat(idx, starts, axis=1)
-    w_first_run = np.minimum.reduceat(np.where(w_load > 0, np.arange(n), n), starts)
-    in_first_run = np.minimum.reduceat(np.where(in_load > 0, np.arange(n), n), starts)
-    tiles = []
-    # Equal parts are one object (tiles are never mutated): a big layer's runs repeat a few shapes.
-    shared: dict = {}
-    for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
-        label = _label(g, ci, fc, fr, a) if b - a == 1 else f"{_label(g, ci, fc, fr, a)}..{_label(g, ci, fc, fr, b - 1)}"
-        order = sorted((int(first[q, r]), q) for q in range(len(names)) if first[q, r] < n)
-        items = tuple((names[q], int(sums[q, r])) for _, q in order)
-        counts = shared.get(items)
-        if counts is None:
-            counts = shared[items] = Counter(dict(items))
-        loads = [(wbuf.name, int(w_sum[r]), int(w_first_run[r]), 0), (ibuf.name, int(in_sum[r]), int(in_first_run[r]), 1)]
-        loads = tuple((name, nb) for name, nb, _, _ in sorted(
-            (x for x in loads if x[1] > 0), key=lambda x: (x[2], x[3])))
-        loads = shared.setdefault(("loads", loads), loads)
-        stores = ((obuf.name, int(st_sum[r])),) if st_sum[r] > 0 else ()
-        stores = shared.setdefault(("stores", stores), stores)
-        c = int(run_cycles[r])
-        pe = shared.get(("pe", c))
-        if pe is None:
-            pe = shared[("pe", c)] = np.array([c], dtype=np.int64)
-        tiles.append(Tile(label, pe, c, loads, stores, counts=counts))
-    return tiles
-
-
-def _label(g, ci, fc, fr, i) -> str:
-    return f"g{g[i]}.t{ci[i]}.c{fc[i]}.r{fr[i]}"
+    at = np.arange(n)
+    first = np.stack([np.minimum.reduceat(np.where(row > 0, at, n), starts) for row in values])
+    del values  # (keys x folds): the largest array of a big layer
+    w_first_run = np.minimum.reduceat(np.where(w_load > 0, at, n), starts)
+    in_first_run = np.minimum.reduceat(np.where(in_load > 0, at, n), starts)
+    fold = np.stack([g, ci, fc, fr])
+    return (names, starts, ends, run_cycles, sums, w_sum, in_sum, st_sum, first, w_first_run, in_first_run,
+            fold[:, starts], fold[:, ends[:starts.size] - 1])
 
 
 def _block_shares(total: int, codes: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
