@@ -49,7 +49,9 @@ def measure(model: str, batch: int, mode: str) -> tuple[str, int, int]:
 
 CASES = [("models/lenet5.yaml", 1, "full", "full"),
          ("models/vgg16.yaml", 1, "shapes", "shapes"),
-         ("models/alexnet.yaml", 1, "sampled", "sampled")]
+         ("models/alexnet.yaml", 1, "sampled", "sampled"),
+         ("benchmarks/topologies/llama3b.csv", 1, "auto", "shapes"),  # SCALE-Sim v3's topologies of the benchmark
+         ("benchmarks/topologies/Resnet18.csv", 1, "auto", "shapes")]
 SLOW_CASES = [("models/vgg16.yaml", 1, "auto", "sampled"),
               ("models/alexnet.yaml", 1, "full", "full"),
               ("models/resnet18.yaml", 2, "full", "full"),
