@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from .write import write_report_dir
 
 
@@ -18,11 +16,13 @@ def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = N
         extra = timeline_writers(result, timeline_layer)
     if source is not None:
         extra = dict(extra, **{SOURCE_FILE: lambda p: Path(p).write_text(_source_id(source) + "\n", encoding="utf-8")})
-    return write_report_dir(out_dir, {"summary.csv": result.summary, "layers.csv": result.layers,
-                                      "energy.csv": result.energy}, extra)
+    t = result.tables
+    return write_report_dir(out_dir, {"summary.csv": t["summary"], "layers.csv": t["layers"],
+                                      "energy.csv": t["energy"]}, extra)
 
 
 def print_summary(result, out_dir) -> None:
+    import pandas as pd
     s = result.summary.iloc[0]
     with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
         cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",

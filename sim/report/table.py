@@ -1,0 +1,102 @@
+"""A report table as plain rows: ``python -m sim run`` prices and writes its CSVs without importing
+pandas (about a third of a warm default run); the DataFrame is built on first use (``Table.frame``).
+
+``Table.write_csv`` writes exactly what ``frame.to_csv(index=False, float_format="%.10g",
+lineterminator="\\n")`` writes: each column is formatted by the dtype pandas would infer for it
+(integers and bools as ``str``, a float column -- floats, possibly with integers and NaN/None --
+with ``%.10g`` and NaN as an empty field, anything else with ``str``), through the same ``csv``
+writer. ``kahan_group_sums`` and ``column_sum`` give the bits of ``groupby(...).sum()`` (compensated
+summation) and ``Series.sum()`` (numpy's pairwise sum).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import os
+
+import numpy as np
+
+FLOAT_FORMAT = "%.10g"
+
+
+class Table:
+    """Rows (tuples in ``columns`` order) of one report table."""
+
+    __slots__ = ("columns", "rows", "_frame")
+
+    def __init__(self, columns, rows):
+        self.columns = list(columns)
+        self.rows = [tuple(r) for r in rows]
+        self._frame = None
+
+    @property
+    def frame(self):
+        """The rows as a pandas DataFrame (built once, on first use)."""
+        if self._frame is None:
+            import pandas as pd
+            self._frame = pd.DataFrame(self.rows, columns=self.columns)
+        return self._frame
+
+    def column(self, name: str) -> list:
+        i = self.columns.index(name)
+        return [r[i] for r in self.rows]
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        formats = [_column_format([r[i] for r in self.rows]) for i in range(len(self.columns))]
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, lineterminator="\n", delimiter=",", quoting=csv.QUOTE_MINIMAL, doublequote=True,
+                           escapechar=None, quotechar='"')
+            w.writerow(self.columns)
+            w.writerows([fmt(v) for fmt, v in zip(formats, row)] for row in self.rows)
+
+
+def _is_missing(v) -> bool:
+    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
+
+
+def _as_float(v) -> str:
+    return "" if _is_missing(v) else FLOAT_FORMAT % v
+
+
+def _as_object(v) -> str:
+    return "" if _is_missing(v) else str(v)
+
+
+def _column_format(values):
+    """The formatter of one column, by the dtype pandas infers from its values."""
+    present = [v for v in values if not _is_missing(v)]
+    if not present:  # all NaN: float64; all None: object; both write empty fields
+        return _as_object
+    if len(present) == len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return str
+    numeric = all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in present)
+    if numeric and len(present) == len(values) and all(isinstance(v, numbers.Integral) for v in values):
+        return str
+    if numeric:  # a float, or an integer next to a float or a missing value: float64
+        return _as_float
+    return _as_object
+
+
+def column_sum(values) -> float:
+    """``Series.sum()`` of a float column: NaN skipped, numpy's pairwise summation."""
+    arr = np.array([0.0 if _is_missing(v) else v for v in values], dtype=np.float64)
+    return float(arr.sum())
+
+
+def kahan_group_sums(keys, values) -> dict:
+    """``groupby(keys, sort=False)[values].sum()`` as {key: sum}: pandas' compensated (Kahan)
+    summation per group in row order, NaN skipped."""
+    sums: dict = {}
+    comp: dict = {}
+    for k, v in zip(keys, values):
+        s = sums.setdefault(k, 0.0)
+        if _is_missing(v):
+            continue
+        c = comp.get(k, 0.0)
+        y = float(v) - c
+        t = s + y
+        c = t - s - y
+        comp[k] = 0.0 if c != c else c  # an infinite value: keep the sum infinite, not NaN
+        sums[k] = t
+    return sums

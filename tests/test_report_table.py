@@ -1,0 +1,56 @@
+"""The pandas-free report rows (sim/report/table.py) write the bytes pandas writes and sum as pandas sums."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.report.table import Table, column_sum, kahan_group_sums
+
+CSV = dict(index=False, float_format="%.10g", lineterminator="\n")
+
+
+def _pandas_csv(columns, rows, path):
+    pd.DataFrame(rows, columns=columns).to_csv(path, **CSV)
+    return path.read_bytes()
+
+
+def _table_csv(columns, rows, path):
+    Table(columns, rows).write_csv(path)
+    return path.read_bytes()
+
+
+EDGE_ROWS = [
+    ("a,b", 'say "x"', 1, 1.5, True, np.nan, None, 3, np.int64(7), np.float32(0.1), 12345678901234, "", 1, True),
+    ("c\nd", "plain", 2, np.nan, False, np.nan, None, 2.0, np.int64(-1), np.float32(2.5), 1.0, "x", "y", 2),
+    ("e", "é", 3, 1e-300, True, np.nan, None, np.nan, np.int64(0), np.float32(np.inf), -0.0, None, 2.5, None),
+]
+
+
+def test_edge_columns_are_written_as_pandas_writes_them(tmp_path):
+    columns = [f"c{i}" for i in range(len(EDGE_ROWS[0]))]
+    assert _table_csv(columns, EDGE_ROWS, tmp_path / "t.csv") == _pandas_csv(columns, EDGE_ROWS, tmp_path / "p.csv")
+    assert _table_csv(columns, [], tmp_path / "t0.csv") == _pandas_csv(columns, [], tmp_path / "p0.csv")
+
+
+def test_a_run_writes_the_bytes_of_its_dataframes(tmp_path):
+    import sim
+    r = sim.run("hwconfigs/eie.yaml", "models/lenet300-dc.yaml")
+    for name in ("summary", "layers", "energy"):
+        got = _table_csv(r.tables[name].columns, r.tables[name].rows, tmp_path / f"{name}.t.csv")
+        r.tables[name]._frame = None
+        assert got == (r.tables[name].frame.to_csv(tmp_path / f"{name}.p.csv", **CSV) or
+                       (tmp_path / f"{name}.p.csv").read_bytes())
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sums_equal_pandas_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    values = rng.lognormal(0, 8, n) * rng.choice([1.0, -1.0], n)
+    values[rng.random(n) < 0.05] = np.nan
+    keys = [f"L{k}" for k in rng.integers(0, 6, n)]
+    frame = pd.DataFrame({"layer": keys, "energy_pj": values})
+    expected = frame.groupby("layer", sort=False)["energy_pj"].sum()
+    got = kahan_group_sums(keys, values.tolist())
+    assert list(got) == list(expected.index)
+    assert all(np.float64(got[k]).tobytes() == np.float64(expected[k]).tobytes() for k in got)
+    assert np.float64(column_sum(values.tolist())).tobytes() == np.float64(frame["energy_pj"].sum()).tobytes()
