@@ -54,3 +54,23 @@ def test_sums_equal_pandas_bit_for_bit(seed):
     assert list(got) == list(expected.index)
     assert all(np.float64(got[k]).tobytes() == np.float64(expected[k]).tobytes() for k in got)
     assert np.float64(column_sum(values.tolist())).tobytes() == np.float64(frame["energy_pj"].sum()).tobytes()
+
+
+def _pandas_string(table, columns, fmt):
+    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", fmt):
+        return pd.DataFrame(table.rows, columns=table.columns)[columns].to_string(index=False)
+
+
+def test_the_printed_layer_table_is_what_pandas_prints():
+    import sim
+    from sim.report.table import to_string
+    fmt = "{:.4g}".format
+    cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
+            "utilization"]
+    for hw, model in (("hwconfigs/eie.yaml", "models/lenet300-dc.yaml"), ("hwconfigs/sonic.yaml", "models/lenet5.yaml")):
+        layers = sim.run(hw, model).tables["layers"]
+        assert to_string(layers, cols, fmt) == _pandas_string(layers, cols, fmt)
+    edge = Table(["name", "x", "n", "k"], [("a" * 60, np.nan, -3, "t\tab"), ("b", -1e-9, 12345678901, None),
+                                           ("c", np.inf, 0, "z"), ("d", 7.0, 2, "")])
+    assert to_string(edge, edge.columns, fmt) == _pandas_string(edge, edge.columns, fmt)
+    assert to_string(edge, ["k", "x"], fmt) == _pandas_string(edge, ["k", "x"], fmt)

@@ -22,8 +22,9 @@ def test_package_attributes_still_resolve():
     assert callable(sim.run) and callable(sim.compare) and sim.ConfigError.__name__ == "ConfigError"
 
 
-def test_default_run_imports_no_plotting_learning_cluster_or_dataframe_package(tmp_path):
-    argv = ["run", "hwconfigs/sonic.yaml", "-q", "--out", str(tmp_path / "r")]
+@pytest.mark.parametrize("quiet", [["-q"], []])
+def test_default_run_imports_no_plotting_learning_cluster_or_dataframe_package(tmp_path, quiet):
+    argv = ["run", "hwconfigs/sonic.yaml", "--out", str(tmp_path / "r")] + quiet
     probe = PROBE.format(argv=argv).replace("('numba', 'pandas')",
                                             "('sklearn', 'matplotlib', 'dask', 'torch', 'onnx', 'pandas')")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -22,18 +22,23 @@ def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = N
 
 
 def print_summary(result, out_dir) -> None:
-    import pandas as pd
-    s = result.summary.iloc[0]
-    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
-        cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
-                "utilization"]
-        print(result.layers[cols].to_string(index=False))
-    acc = "" if pd.isna(s["accuracy"]) else f"  accuracy {s['accuracy']:.4f}"
+    """The per-layer table and the summary line of ``python -m sim run`` (without importing pandas)."""
+    from .table import to_string
+    summary = result.tables["summary"]
+    s = dict(zip(summary.columns, summary.rows[0]))
+    cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
+            "utilization"]
+    print(to_string(result.tables["layers"], cols, "{:.4g}".format))
+    acc = "" if _missing(s["accuracy"]) else f"  accuracy {s['accuracy']:.4f}"
     print(f"\n{s['model']} on {s['hwconfig']} (batch {s['batch']}):{acc}")
     print(f"  latency {s['latency_s'] * 1e6:.3f} us   energy/inference {s['energy_per_inference_pj'] / 1e6:.4g} uJ   "
           f"power {s['power_w']:.4g} W   {s['fps']:.4g} FPS   {s['fps_per_w']:.4g} FPS/W   "
           f"EPB {s['energy_per_bit_pj']:.4g} pJ/bit")
     print(f"  reports in {out_dir}/")
+
+
+def _missing(v) -> bool:
+    return v is None or v != v
 
 
 SOURCE_FILE = "model_source.txt"  # which model file a report folder was written for

@@ -5,7 +5,8 @@ pandas (about a third of a warm default run); the DataFrame is built on first us
 lineterminator="\\n")`` writes: each column is formatted by the dtype pandas would infer for it
 (integers and bools as ``str``, a float column -- floats, possibly with integers and NaN/None --
 with ``%.10g`` and NaN as an empty field, anything else with ``str``), through the same ``csv``
-writer. ``kahan_group_sums`` and ``column_sum`` give the bits of ``groupby(...).sum()`` (compensated
+writer. ``Table.to_string`` prints what ``frame[columns].to_string(index=False)`` prints under a
+callable ``display.float_format``. ``kahan_group_sums`` and ``column_sum`` give the bits of ``groupby(...).sum()`` (compensated
 summation) and ``Series.sum()`` (numpy's pairwise sum).
 """
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Table:
         return [r[i] for r in self.rows]
 
     def write_csv(self, path: str | os.PathLike) -> None:
-        formats = [_column_format([r[i] for r in self.rows]) for i in range(len(self.columns))]
+        formats = [_column_format([r[i] for r in self.rows])[1] for i in range(len(self.columns))]
         with open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n", delimiter=",", quoting=csv.QUOTE_MINIMAL, doublequote=True,
                            escapechar=None, quotechar='"')
@@ -64,18 +65,46 @@ def _as_object(v) -> str:
 
 
 def _column_format(values):
-    """The formatter of one column, by the dtype pandas infers from its values."""
+    """(kind, CSV formatter) of one column by the dtype pandas infers from its values: kind "b"
+    (bool), "i" (int64), "f" (float64), "s" (all strings, maybe missing) or "o" (other objects)."""
     present = [v for v in values if not _is_missing(v)]
     if not present:  # all NaN: float64; all None: object; both write empty fields
-        return _as_object
+        return "o", _as_object
     if len(present) == len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
-        return str
+        return "b", str
     numeric = all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in present)
     if numeric and len(present) == len(values) and all(isinstance(v, numbers.Integral) for v in values):
-        return str
+        return "i", str
     if numeric:  # a float, or an integer next to a float or a missing value: float64
-        return _as_float
-    return _as_object
+        return "f", _as_float
+    return ("s" if all(isinstance(v, str) for v in present) else "o"), _as_object
+
+
+_ESCAPES = str.maketrans({"\t": r"\t", "\r": r"\r", "\n": r"\n"})
+
+
+def to_string(table: Table, columns, float_format) -> str:
+    """``table.frame[columns].to_string(index=False)`` with the callable ``float_format`` as
+    ``display.float_format``, without pandas: numeric headers get pandas' leading space, every
+    column is right-justified to its widest cell (``to_string`` cuts none), joined by one space.
+    Tables it does not cover (no rows; bool or mixed-object columns) go through pandas."""
+    cols = []
+    for name in columns:
+        values = table.column(name)
+        kind, _ = _column_format(values)
+        if not values or kind in ("b", "o"):
+            import pandas as pd
+            with pd.option_context("display.float_format", float_format):
+                return table.frame[list(columns)].to_string(index=False)
+        if kind == "f":
+            cells, header = ["NaN" if _is_missing(v) else float_format(v) for v in values], " " + name
+        elif kind == "i":
+            cells, header = [f"{int(v):d}" for v in values], " " + name
+        else:
+            cells, header = ["NaN" if _is_missing(v) else v.translate(_ESCAPES) for v in values], name
+        width = max(len(header), *map(len, cells))
+        cols.append([header.rjust(width)] + [c.rjust(width) for c in cells])
+    return "\n".join(" ".join(line) for line in zip(*cols))
 
 
 def column_sum(values) -> float:
