@@ -73,3 +73,15 @@ def test_a_warm_numba_cache_is_loaded_not_rebuilt_by_the_next_process(tmp_path):
     assert first[-1] == second[-1]  # the same result from the compiled and the loaded kernel
     assert any("data saved" in line for line in first)
     assert any("data loaded" in line for line in second) and not any("saved" in line for line in second)
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_cli_lets_idle_openmp_threads_sleep_unless_the_user_chose(given, expected):
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    probe = PROBE.format(argv=["--help"]).replace(
+        "print(','.join(m for m in ('numba', 'pandas') if m in sys.modules))", "print(os.environ['OMP_WAIT_POLICY'])")
+    out = subprocess.run([sys.executable, "-c", "import os\n" + probe], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == expected
