@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine.cost import estimate
 from .execution.execute import execute as kernel_execute
 from .execution.modes import (MODES, VALUE_MODES, check_fits, choose_mode, estimate_memory, is_placeholder,
                               memory_budget_bytes, shapes_profile)
@@ -177,6 +176,7 @@ def simulate(hw: HardwareConfig, net: Network, profile: WorkProfile, engine: str
     first-fidelity analytical estimate ("analytical")."""
     check_choice("simulate", "engine", engine, ENGINES)
     if engine == "analytical":
+        from .engine.cost import estimate
         return estimate(net, profile, hw)
     return event_simulate(net, profile, hw)
 

@@ -31,6 +31,9 @@ class Table:
         self.rows = [tuple(r) for r in rows]
         self._frame = None
 
+    def __repr__(self) -> str:
+        return f"Table({len(self.rows)} rows: {', '.join(self.columns)})"
+
     @property
     def frame(self):
         """The rows as a pandas DataFrame (built once, on first use)."""
