@@ -7,7 +7,7 @@ import numpy as np
 from ..engine.result import STALL_CAUSES, RunResult
 from ..engine.dataflows import action_energies, bits_of
 from ..hardware.spec import HardwareConfig
-from .table import Table, column_sum, kahan_group_sums
+from .table import Table, column_sum, group_sums
 
 SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "model_accuracy", "cycles", "latency_s", "energy_pj",
                    "energy_per_inference_pj", "power_w", "fps", "fps_per_w", "energy_per_bit_pj",
@@ -63,7 +63,7 @@ def energy_table(result: RunResult, hw: HardwareConfig) -> Table:
 def layer_table(result: RunResult, profile, energy: Table, output_errors=()) -> Table:
     """One row per layer. output_errors: per layer, the relative RMS error of its output on the
     design's numerics against the float execution (NaN where not measured)."""
-    by_layer = kahan_group_sums(energy.column("layer"), energy.column("energy_pj"))
+    by_layer = group_sums(energy.column("layer"), energy.column("energy_pj"))  # correctly rounded
     rows = []
     errors = list(output_errors) + [np.nan] * (len(result.layers) - len(output_errors))
     for lr, lw, err in zip(result.layers, profile.layers, errors):

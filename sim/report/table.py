@@ -6,8 +6,9 @@ lineterminator="\\n")`` writes: each column is formatted by the dtype pandas wou
 (integers and bools as ``str``, a float column -- floats, possibly with integers and NaN/None --
 with ``%.10g`` and NaN as an empty field, anything else with ``str``), through the same ``csv``
 writer. ``Table.to_string`` prints what ``frame[columns].to_string(index=False)`` prints under a
-callable ``display.float_format``. ``kahan_group_sums`` and ``column_sum`` give the bits of ``groupby(...).sum()`` (compensated
-summation) and ``Series.sum()`` (numpy's pairwise sum).
+callable ``display.float_format``. ``column_sum`` gives the bits of ``Series.sum()`` (numpy's
+pairwise sum); ``group_sums`` is the correctly rounded sum per key (pandas' ``groupby().sum()``,
+used before, can differ from it in the last bit).
 """
 from __future__ import annotations
 
@@ -116,19 +117,12 @@ def column_sum(values) -> float:
     return float(arr.sum())
 
 
-def kahan_group_sums(keys, values) -> dict:
-    """``groupby(keys, sort=False)[values].sum()`` as {key: sum}: pandas' compensated (Kahan)
-    summation per group in row order, NaN skipped."""
-    sums: dict = {}
-    comp: dict = {}
+def group_sums(keys, values) -> dict:
+    """{key: correctly rounded sum of its values} (``math.fsum``, NaN skipped), keys in first-seen
+    order: the layer energies of ``layers.csv``. Order-independent, unlike a running sum."""
+    groups: dict = {}
     for k, v in zip(keys, values):
-        s = sums.setdefault(k, 0.0)
-        if _is_missing(v):
-            continue
-        c = comp.get(k, 0.0)
-        y = float(v) - c
-        t = s + y
-        c = t - s - y
-        comp[k] = 0.0 if c != c else c  # an infinite value: keep the sum infinite, not NaN
-        sums[k] = t
-    return sums
+        groups.setdefault(k, [])
+        if not _is_missing(v):
+            groups[k].append(float(v))
+    return {k: math.fsum(vs) for k, vs in groups.items()}
