@@ -9,6 +9,7 @@ traceback and a request for a bug report); 130 interrupted. Library code never c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # numba's OpenMP threading layer: idle worker threads sleep at once instead of spinning after
+    # each parallel region (OMP_WAIT_POLICY, OpenMP spec 4.8); on a machine shared with other work the
+    # spinning costs the main thread its core. Same results; a value the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

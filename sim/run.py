@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from .engine.cost import estimate
 from .execution.execute import execute as kernel_execute
 from .execution.modes import (MODES, VALUE_MODES, check_fits, choose_mode, estimate_memory, is_placeholder,
                               memory_budget_bytes, shapes_profile)
@@ -26,10 +25,13 @@ from .hardware.load import load_hardware
 from .hardware.spec import HardwareConfig
 from .paths import resolve_path
 from .report.files import write_run
-from .report.html import html_table
-from .report.price import energy_rows, layer_rows, summary_row
+from .report.price import energy_table, layer_table, summary_table
+from .report.table import Table
 from .workload.load import fill_weights, load_network, unpack
 from .workload.network import Network
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENGINES = ("auto", "event", "analytical")  # auto = event: the SimPy model
 EXECUTORS = ("auto", "kernels", "reference")  # auto = kernels: numba
@@ -85,11 +87,11 @@ def as_network(model, seed: int | None = None, execute: str = "full", batch: int
 @dataclass
 class Result:
     """Everything one run produced. ``summary`` (one row), ``layers`` (one row per layer) and
-    ``energy`` (one row per layer x component x action) are the report tables."""
+    ``energy`` (one row per layer x component x action) are the report tables as pandas
+    DataFrames, built on first use from the rows in ``tables`` (a run that only writes its
+    reports never imports pandas)."""
 
-    summary: pd.DataFrame
-    layers: pd.DataFrame
-    energy: pd.DataFrame
+    tables: dict[str, Table]  # {"summary": ..., "layers": ..., "energy": ...}
     run: RunResult
     profile: WorkProfile
     outputs: object
@@ -97,6 +99,18 @@ class Result:
     net: Network
     mode: str = "full"  # execution mode of the profile (sim.execution.modes)
     mode_reason: str = ""
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"].frame
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        return self.tables["layers"].frame
+
+    @property
+    def energy(self) -> pd.DataFrame:
+        return self.tables["energy"].frame
 
     def write(self, folder: str | os.PathLike, timeline_layer: str | None = None, source: str | None = None):
         """Write summary.csv, layers.csv and energy.csv (the files of ``python -m sim run``) into
@@ -110,6 +124,7 @@ class Result:
         return run_figure(self)
 
     def _repr_html_(self) -> str:
+        from .report.html import html_table
         s = self.summary.iloc[0]
         return html_table(self.summary, f"{s['model']} on {s['hwconfig']}")
 
@@ -161,6 +176,7 @@ def simulate(hw: HardwareConfig, net: Network, profile: WorkProfile, engine: str
     first-fidelity analytical estimate ("analytical")."""
     check_choice("simulate", "engine", engine, ENGINES)
     if engine == "analytical":
+        from .engine.cost import estimate
         return estimate(net, profile, hw)
     return event_simulate(net, profile, hw)
 
@@ -272,10 +288,10 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     hw = as_hardware(hardware)
     _for_design(hw, ex)
     result = simulate(hw, ex.net, ex.profile, engine)
-    energy = energy_rows(result, hw)
-    layers = layer_rows(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
-    return Result(_summary(result, hw, ex, energy), layers, energy, result, ex.profile, ex.outputs, hw, ex.net,
-                  ex.mode, ex.mode_reason)
+    energy = energy_table(result, hw)
+    layers = layer_table(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
+    tables = {"summary": _summary(result, hw, ex, energy), "layers": layers, "energy": energy}
+    return Result(tables, result, ex.profile, ex.outputs, hw, ex.net, ex.mode, ex.mode_reason)
 
 
 def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
@@ -284,7 +300,7 @@ def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     hw = as_hardware(hardware)
     _for_design(hw, ex)
     result = simulate(hw, ex.net, ex.profile, engine)
-    return _summary(result, hw, ex, energy_rows(result, hw))
+    return _summary(result, hw, ex, energy_table(result, hw)).frame
 
 
 def numerics_of_design(hw: HardwareConfig, ex: Execution):
@@ -296,11 +312,11 @@ def numerics_of_design(hw: HardwareConfig, ex: Execution):
     return design_numerics(hw, ex.reference)
 
 
-def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: pd.DataFrame) -> pd.DataFrame:
+def _summary(result: RunResult, hw: HardwareConfig, ex: Execution, energy: Table) -> Table:
     storage_bytes = -(-result.weight_storage_bits // 8)
     accuracy = numerics_of_design(hw, ex).accuracy if ex.accuracy is not None else None
-    return summary_row(result, hw, energy, accuracy, storage_bytes, ex.net.name, hw.name,
-                       model_accuracy=ex.accuracy)
+    return summary_table(result, hw, energy, accuracy, storage_bytes, ex.net.name, hw.name,
+                         model_accuracy=ex.accuracy)
 
 
 def run(hardware, model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,

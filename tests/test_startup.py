@@ -22,9 +22,11 @@ def test_package_attributes_still_resolve():
     assert callable(sim.run) and callable(sim.compare) and sim.ConfigError.__name__ == "ConfigError"
 
 
-def test_default_run_imports_no_plotting_learning_or_cluster_package(tmp_path):
-    argv = ["run", "hwconfigs/sonic.yaml", "-q", "--out", str(tmp_path / "r")]
-    probe = PROBE.format(argv=argv).replace("('numba', 'pandas')", "('sklearn', 'matplotlib', 'dask', 'torch', 'onnx')")
+@pytest.mark.parametrize("quiet", [["-q"], []])
+def test_default_run_imports_no_plotting_learning_cluster_or_dataframe_package(tmp_path, quiet):
+    argv = ["run", "hwconfigs/sonic.yaml", "--out", str(tmp_path / "r")] + quiet
+    probe = PROBE.format(argv=argv).replace("('numba', 'pandas')",
+                                            "('sklearn', 'matplotlib', 'dask', 'torch', 'onnx', 'pandas')")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
     assert (tmp_path / "r" / "summary.csv").exists()
@@ -71,3 +73,15 @@ def test_a_warm_numba_cache_is_loaded_not_rebuilt_by_the_next_process(tmp_path):
     assert first[-1] == second[-1]  # the same result from the compiled and the loaded kernel
     assert any("data saved" in line for line in first)
     assert any("data loaded" in line for line in second) and not any("saved" in line for line in second)
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_the_cli_lets_idle_openmp_threads_sleep_unless_the_user_chose(given, expected):
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    probe = PROBE.format(argv=["--help"]).replace(
+        "print(','.join(m for m in ('numba', 'pandas') if m in sys.modules))", "print(os.environ['OMP_WAIT_POLICY'])")
+    out = subprocess.run([sys.executable, "-c", "import os\n" + probe], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == expected

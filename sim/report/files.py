@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from .write import write_report_dir
 
 
@@ -18,22 +16,29 @@ def write_run(result, out_dir: str | os.PathLike, timeline_layer: str | None = N
         extra = timeline_writers(result, timeline_layer)
     if source is not None:
         extra = dict(extra, **{SOURCE_FILE: lambda p: Path(p).write_text(_source_id(source) + "\n", encoding="utf-8")})
-    return write_report_dir(out_dir, {"summary.csv": result.summary, "layers.csv": result.layers,
-                                      "energy.csv": result.energy}, extra)
+    t = result.tables
+    return write_report_dir(out_dir, {"summary.csv": t["summary"], "layers.csv": t["layers"],
+                                      "energy.csv": t["energy"]}, extra)
 
 
 def print_summary(result, out_dir) -> None:
-    s = result.summary.iloc[0]
-    with pd.option_context("display.width", 140, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
-        cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
-                "utilization"]
-        print(result.layers[cols].to_string(index=False))
-    acc = "" if pd.isna(s["accuracy"]) else f"  accuracy {s['accuracy']:.4f}"
+    """The per-layer table and the summary line of ``python -m sim run`` (without importing pandas)."""
+    from .table import to_string
+    summary = result.tables["summary"]
+    s = dict(zip(summary.columns, summary.rows[0]))
+    cols = ["layer", "type", "weight_density", "act_density", "macs", "effectual_macs", "cycles", "energy_pj",
+            "utilization"]
+    print(to_string(result.tables["layers"], cols, "{:.4g}".format))
+    acc = "" if _missing(s["accuracy"]) else f"  accuracy {s['accuracy']:.4f}"
     print(f"\n{s['model']} on {s['hwconfig']} (batch {s['batch']}):{acc}")
     print(f"  latency {s['latency_s'] * 1e6:.3f} us   energy/inference {s['energy_per_inference_pj'] / 1e6:.4g} uJ   "
           f"power {s['power_w']:.4g} W   {s['fps']:.4g} FPS   {s['fps_per_w']:.4g} FPS/W   "
           f"EPB {s['energy_per_bit_pj']:.4g} pJ/bit")
     print(f"  reports in {out_dir}/")
+
+
+def _missing(v) -> bool:
+    return v is None or v != v
 
 
 SOURCE_FILE = "model_source.txt"  # which model file a report folder was written for

@@ -1,12 +1,13 @@
-"""RunResult x energy table -> pandas rows. The only place counts meet pJ (count first, price later)."""
+"""RunResult x energy table -> report rows (``Table``; ``.frame`` is the pandas DataFrame). The only
+place counts meet pJ (count first, price later). A run prices and writes without importing pandas."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..engine.result import STALL_CAUSES, RunResult
 from ..engine.dataflows import action_energies, bits_of
 from ..hardware.spec import HardwareConfig
+from .table import Table, column_sum, group_sums
 
 SUMMARY_COLUMNS = ["model", "hwconfig", "batch", "accuracy", "model_accuracy", "cycles", "latency_s", "energy_pj",
                    "energy_per_inference_pj", "power_w", "fps", "fps_per_w", "energy_per_bit_pj",
@@ -19,7 +20,30 @@ ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "ene
 NETWORK_ROW = "(network)"  # energy rows not tied to one layer
 
 
-def energy_rows(result: RunResult, hw: HardwareConfig) -> pd.DataFrame:
+def energy_rows(result: RunResult, hw: HardwareConfig):
+    """Long format: one row per (layer, component, action), as a DataFrame."""
+    return energy_table(result, hw).frame
+
+
+def layer_rows(result: RunResult, profile, energy, output_errors=()):
+    """``layer_table`` as a DataFrame (``energy``: a Table or the DataFrame of ``energy_rows``)."""
+    return layer_table(result, profile, _table(energy), output_errors).frame
+
+
+def summary_row(result: RunResult, hw: HardwareConfig, energy, accuracy: float | None,
+                weight_storage_bytes: int, model: str, hwconfig: str, model_accuracy: float | None = None):
+    """``summary_table`` as a DataFrame."""
+    return summary_table(result, hw, _table(energy), accuracy, weight_storage_bytes, model, hwconfig,
+                         model_accuracy).frame
+
+
+def _table(energy) -> Table:
+    if isinstance(energy, Table):
+        return energy
+    return Table(list(energy.columns), energy.itertuples(index=False, name=None))
+
+
+def energy_table(result: RunResult, hw: HardwareConfig) -> Table:
     """Long format: one row per (layer, component, action)."""
     table = action_energies(hw)
     rows = []
@@ -33,13 +57,13 @@ def energy_rows(result: RunResult, hw: HardwareConfig) -> pd.DataFrame:
                 raise KeyError(f"no energy for ({comp!r}, {action!r}) in the {hw.energy.table} table of {hw.name}")
             pj = table[(comp, action)]
             rows.append((layer, comp, action, int(n), float(pj), float(n) * float(pj)))
-    return pd.DataFrame(rows, columns=ENERGY_COLUMNS)
+    return Table(ENERGY_COLUMNS, rows)
 
 
-def layer_rows(result: RunResult, profile, energy: pd.DataFrame, output_errors=()) -> pd.DataFrame:
+def layer_table(result: RunResult, profile, energy: Table, output_errors=()) -> Table:
     """One row per layer. output_errors: per layer, the relative RMS error of its output on the
     design's numerics against the float execution (NaN where not measured)."""
-    by_layer = energy.groupby("layer", sort=False)["energy_pj"].sum()
+    by_layer = group_sums(energy.column("layer"), energy.column("energy_pj"))  # correctly rounded
     rows = []
     errors = list(output_errors) + [np.nan] * (len(result.layers) - len(output_errors))
     for lr, lw, err in zip(result.layers, profile.layers, errors):
@@ -58,16 +82,16 @@ def layer_rows(result: RunResult, profile, energy: pd.DataFrame, output_errors=(
             "effectual_macs_ci_low": int(lw.effectual_ci[0]) if lw.effectual_ci else int(lw.effectual_macs),
             "effectual_macs_ci_high": int(lw.effectual_ci[1]) if lw.effectual_ci else int(lw.effectual_macs),
         })
-    return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+    return Table(LAYER_COLUMNS, [tuple(row[c] for c in LAYER_COLUMNS) for row in rows])
 
 
-def summary_row(result: RunResult, hw: HardwareConfig, energy: pd.DataFrame, accuracy: float | None,
-                weight_storage_bytes: int, model: str, hwconfig: str,
-                model_accuracy: float | None = None) -> pd.DataFrame:
+def summary_table(result: RunResult, hw: HardwareConfig, energy: Table, accuracy: float | None,
+                  weight_storage_bytes: int, model: str, hwconfig: str,
+                  model_accuracy: float | None = None) -> Table:
     """One row. accuracy: on the design's numerics; model_accuracy: the network as given (float). energy_per_bit_pj = energy / bits of weights and activations processed, i.e. each
     MAC slot the hardware spent (an optical element, an array MAC) consumes one weight and one
     activation at the design's bit widths (SONIC/CrossLight's EPB)."""
-    energy_pj = float(energy["energy_pj"].sum())
+    energy_pj = column_sum(energy.column("energy_pj"))
     latency_s = result.latency_s
     wbits, abits = bits_of(hw)
     processed_bits = sum(lr.macs_performed for lr in result.layers) * (wbits + abits)
@@ -83,4 +107,4 @@ def summary_row(result: RunResult, hw: HardwareConfig, energy: pd.DataFrame, acc
         "energy_per_bit_pj": energy_pj / processed_bits if processed_bits else np.nan,
         "weight_storage_bytes": int(weight_storage_bytes),
     }
-    return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
+    return Table(SUMMARY_COLUMNS, [tuple(row[c] for c in SUMMARY_COLUMNS)])

@@ -4,28 +4,36 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..outdir import staged_output
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write one CSV via a temporary file and rename, with fixed float formatting so the same
-    inputs and seed give byte-identical files."""
+    from .table import Table
+
+
+def write_csv(df: pd.DataFrame | Table, path: str | os.PathLike) -> None:
+    """Write one CSV (a DataFrame or a report ``Table``, the same bytes for the same rows) via a
+    temporary file and rename, with fixed float formatting so the same inputs and seed give
+    byte-identical files."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+        if hasattr(df, "to_csv"):
+            df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+        else:
+            df.write_csv(tmp)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
 
 
-def write_report_dir(out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame], extra_files=None) -> Path:
+def write_report_dir(out_dir: str | os.PathLike, tables: dict[str, pd.DataFrame | Table], extra_files=None) -> Path:
     """Write ``tables`` ({"summary.csv": df, ...}) into ``out_dir`` all at once: everything goes
     to a sibling temporary folder first, then moves in, so a failure leaves no partial report."""
     out = Path(out_dir)
