@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .execution.execute import execute as kernel_execute
 from .execution.modes import (MODES, VALUE_MODES, check_fits, choose_mode, estimate_memory, is_placeholder,
                               memory_budget_bytes, shapes_profile)
-from .engine.numerics import FloatReference, design_numerics, traced
 from .execution.profile import WorkProfile
 from .execution.reference import execute_reference
-from .engine.result import RunResult
+from .engine.result import DesignNumerics, RunResult
 from .engine.simulate import simulate as event_simulate
 from .errors import ConfigError
 from .guard import check_run_size
@@ -31,6 +29,7 @@ from .workload.load import fill_weights, load_network, unpack
 from .workload.network import Network
 
 if TYPE_CHECKING:
+    from .engine.numerics import FloatReference
     import pandas as pd
 
 ENGINES = ("auto", "event", "analytical")  # auto = event: the SimPy model
@@ -165,6 +164,7 @@ def execute(net: Network, inputs, executor: str = "auto"):
     check_choice("execute", "executor", executor, EXECUTORS)
     if executor == "reference":
         return execute_reference(net, inputs)
+    from .execution.execute import execute as kernel_execute  # numba: not for shapes-only runs
     return kernel_execute(net, inputs)
 
 
@@ -223,6 +223,7 @@ def prepare(model, batch: int = 1, seed: int = 0, inputs=None, data_dir=None,
             inputs = _first(data[0], batch) if data is not None else synthetic_inputs(net, batch, seed)
         outputs, profile = execute_sampled(net, inputs, seed=seed)
         return Execution(net, outputs, profile, None, None, mode, reason)
+    from .engine.numerics import FloatReference, traced  # numba: imported only by runs that execute values
     accuracy = None
     reference = None
     if inputs is None:
@@ -287,6 +288,7 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     check_choice("cost", "engine", engine, ENGINES)
     hw = as_hardware(hardware)
     _for_design(hw, ex)
+    check_engine_fits(hw, ex, engine)
     result = simulate(hw, ex.net, ex.profile, engine)
     energy = energy_table(result, hw)
     layers = layer_table(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
@@ -299,16 +301,33 @@ def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     check_choice("summarize", "engine", engine, ENGINES)
     hw = as_hardware(hardware)
     _for_design(hw, ex)
+    check_engine_fits(hw, ex, engine)
     result = simulate(hw, ex.net, ex.profile, engine)
     return _summary(result, hw, ex, energy_table(result, hw)).frame
+
+
+def check_engine_fits(hw: HardwareConfig, ex: Execution, engine: str) -> None:
+    """ConfigError before the event model maps a network whose tile lists on ``hw`` (with the
+    execution's own peak) would not fit in the memory budget (``SIM_MEMORY_LIMIT_MB``)."""
+    if engine == "analytical":
+        return
+    from .engine.simulate import engine_bytes
+    batch = ex.profile.batch
+    tiles = engine_bytes(ex.net, batch, hw)
+    need, budget = estimate_memory(ex.net, batch, ex.mode) + tiles, memory_budget_bytes()
+    if tiles and need > budget:
+        raise ConfigError("batch", f"the event model of {hw.name!r} would hold about {tiles / 2**20:.0f} MiB of tiles "
+                                   f"for {ex.net.name!r} at batch {batch} (about {need / 2**20:.0f} MiB in all); this "
+                                   f"machine allows {budget / 2**20:.0f} MiB: use a smaller --batch, a larger array "
+                                   "or --engine analytical")
 
 
 def numerics_of_design(hw: HardwareConfig, ex: Execution):
     """Accuracy and per-layer output error of the network on ``hw``'s arithmetic
     (sim/engine/numerics.py); the float execution in ``ex`` is shared by every design."""
     if ex.reference is None:
-        from .engine.numerics import DesignNumerics
         return DesignNumerics(ex.accuracy, ())
+    from .engine.numerics import design_numerics
     return design_numerics(hw, ex.reference)
 
 

@@ -66,3 +66,21 @@ def test_batch_and_seed_out_of_range_are_config_errors(ffn):
         with pytest.raises(ConfigError):
             check_run_size(net, batch, seed)
     check_run_size(net, 1, 0)
+
+
+def test_the_event_models_tiles_are_checked_against_the_budget_before_mapping(monkeypatch):
+    # llama3b's FFN layers on a 256x256 ws array: 131,072 folds each at batch 1 (engine_bytes).
+    import importlib
+
+    from sim.engine.simulate import TILE_BYTES, engine_bytes
+    from sim.hardware import load_hardware
+
+    run = importlib.import_module("sim.run")  # the module (``sim.run`` the attribute is the function)
+    hw = load_hardware("hwconfigs/systolic.yaml")
+    ex = run.prepare("benchmarks/topologies/llama3b.csv")
+    tiles = engine_bytes(ex.net, 1, hw)
+    assert tiles == TILE_BYTES * 131072
+    monkeypatch.setattr(run, "memory_budget_bytes", lambda: tiles // 2)
+    with pytest.raises(ConfigError, match="event model of 'systolic'.*MiB of tiles"):
+        run.cost(hw, ex)
+    run.cost(hw, ex, engine="analytical")  # the analytical model maps no tiles

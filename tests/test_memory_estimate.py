@@ -5,7 +5,8 @@ never below it by more than 20% (``estimate >= 0.8 x VmHWM``), and not so far ab
 Each case runs in a fresh interpreter, the way ``sim run`` does: the model is loaded by
 ``sim.run.as_network`` (shapes only for ``shapes``; large synthesized layers packed otherwise), the
 estimate is the one ``prepare`` checks for the mode ``choose_mode`` picks, and the peak is the
-process's VmHWM after ``prepare`` and ``cost`` on the systolic design."""
+process's VmHWM after ``prepare`` and ``cost`` on the systolic design; the estimate adds the event
+model's tile lists on that design (``engine.simulate.engine_bytes``, checked by ``cost``)."""
 import os
 import subprocess
 import sys
@@ -18,11 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CODE = """
 import re, sys
 from sim.run import as_network, cost, prepare
+from sim.engine.simulate import engine_bytes
 from sim.execution.modes import choose_mode, estimate_memory
+from sim.hardware import load_hardware
 model, batch, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 net = as_network(model, 0, mode, batch)
 chosen, _ = choose_mode(net, batch, mode)
-est = estimate_memory(net, batch, chosen)
+est = estimate_memory(net, batch, chosen) + engine_bytes(net, batch, load_hardware('hwconfigs/systolic.yaml'))
 ex = prepare(net, batch=batch, execute=mode)
 cost('hwconfigs/systolic.yaml', ex)
 hwm = int(re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1)) * 1024
@@ -57,7 +60,8 @@ SLOW_CASES = [("models/vgg16.yaml", 1, "auto", "sampled"),
               ("models/resnet18.yaml", 2, "full", "full"),
               ("models/resnet50.yaml", 1, "full", "full"),
               ("models/vgg16.yaml", 8, "sampled", "sampled"),
-              ("models/resnet50.yaml", 8, "full", "full")]
+              ("models/resnet50.yaml", 8, "full", "full"),
+              ("benchmarks/topologies/llama3b.csv", 8, "auto", "shapes")]
 
 
 @pytest.mark.parametrize("model,batch,mode,expect", CASES + [pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_CASES])

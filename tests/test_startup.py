@@ -32,6 +32,16 @@ def test_default_run_imports_no_plotting_learning_cluster_or_dataframe_package(t
     assert (tmp_path / "r" / "summary.csv").exists()
 
 
+def test_a_shapes_run_of_a_topology_loads_no_kernels(tmp_path):
+    # Nothing is executed in shapes mode: numba (and the scipy it pulls in) stay unloaded.
+    argv = ["run", "hwconfigs/systolic.yaml", "--model", "benchmarks/topologies/Resnet18.csv", "-q",
+            "--out", str(tmp_path / "r")]
+    probe = PROBE.format(argv=argv).replace("('numba', 'pandas')", "('numba', 'scipy', 'pandas', 'sim.kernels.csr')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert (tmp_path / "r" / "layers.csv").exists()
+
+
 def test_digits_read_without_scikit_learn_equal_load_digits():
     from sklearn.datasets import load_digits
 

@@ -31,6 +31,7 @@ from ..hardware.spec import HardwareConfig
 from ..kernels.intmac import FLOOR, NEAREST_AWAY, NEAREST_EVEN, SATURATE, WRAP, int_csr_matmul
 from ..workload.network import Layer, Network
 from ..execution.execute import execute_layer
+from .result import DesignNumerics  # noqa: F401 (defined beside the run's results: shapes runs import no numba)
 from .numberformats import cast_float, dequantize, fake_quantize, grid_for, quantize
 from .noise import photonic_layer
 from .operands import (LayerRange, channel_shape, csr_of, design_weights, gemm_operands, gemm_result,  # noqa: F401
@@ -251,14 +252,6 @@ class FloatReference:
             self._ranges = calibrate(self.net, self.calibration_inputs, self.executor)
         return self._ranges
 
-
-@dataclass(frozen=True)
-class DesignNumerics:
-    """What one design's arithmetic does to the network: accuracy on the evaluation inputs
-    (None without labels) and each layer's relative RMS output error against the float run."""
-
-    accuracy: float | None
-    layer_errors: tuple[float, ...]
 
 
 def design_numerics(hw: HardwareConfig, ref: FloatReference) -> DesignNumerics:

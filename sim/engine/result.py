@@ -78,3 +78,13 @@ class RunResult:
         for lr in self.layers:
             total.update(lr.counts)
         return total
+
+
+@dataclass(frozen=True)
+class DesignNumerics:
+    """What one design's arithmetic does to the network: accuracy on the evaluation inputs
+    (None without labels) and each layer's relative RMS output error against the float run
+    (computed by ``sim.engine.numerics.design_numerics``)."""
+
+    accuracy: float | None
+    layer_errors: tuple[float, ...]

@@ -45,6 +45,18 @@ MAX_MEMO_RUNS = 4
 _RUNS: OrderedDict = OrderedDict()  # (id(tiles), memory_signature, fast_forward, timeline) -> the run's results
 
 
+TILE_BYTES = 768  # resident bytes per Tile of a mapped layer (measured 0.7-0.9 KB: llama3b FFN layers, batch 1 and 8)
+
+
+def engine_bytes(net: Network, batch: int, hw: HardwareConfig) -> int:
+    """Bytes the event model's tile lists hold at their peak on ``hw`` beyond the per-sample rows
+    of ``execution.modes.simulation_bytes``: the largest layer's tiles (``Dataflow.tiles_bound``,
+    folds before coalescing, which often merges them in pairs; a network of several distinct
+    layers that large keeps more than one such list in the memo of mapped layers)."""
+    kind = get(hw)
+    return TILE_BYTES * max((kind.tiles_bound(layer, batch, hw) for layer in net.layers), default=0)
+
+
 def simulate(net: Network, profile: WorkProfile, hw: HardwareConfig, timeline: str | None = None) -> RunResult:
     """Map and simulate every layer of ``net`` on ``hw``; returns cycles, stalls and counts.
     timeline: the one layer whose busy intervals are kept (``LayerResult.intervals``). No result is

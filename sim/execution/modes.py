@@ -109,7 +109,7 @@ def _is_placeholder_weight(layer: Layer) -> bool:
 
 # Peak-memory model (bytes), calibrated on this machine's runs (tests/test_memory_estimate.py checks
 # estimate >= 0.8 x measured VmHWM on the benchmark models).
-SHAPES_BASELINE_BYTES = 170 * 2**20  # python + numpy + pandas + simpy + the engine (no kernels run)
+SHAPES_BASELINE_BYTES = 40 * 2**20  # python + numpy + yaml + simpy + the engine (shapes runs load no numba or pandas)
 VALUE_BASELINE_BYTES = 260 * 2**20  # ... plus numba and the jitted kernels loaded from its cache
 _CACHED_CONV = 12  # bytes per stored weight of the conv layout kept per layer (int64 offset + float32 word)
 _CACHED_FC = 8  # ... of the CSR tiles (word + 1-2 byte index + per-(row, block) counts)
@@ -213,14 +213,13 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
     if requested not in MODES:
         raise ConfigError("execute", f"must be one of {', '.join(MODES)}; got {requested!r}")
     budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
-    full = estimate_memory(net, batch, "full")
-    shapes = estimate_memory(net, batch, "shapes")
     mib = _mib
     if requested == "auto":
         if is_placeholder(net):
             check_fits(net, batch, "shapes", budget)
             return "shapes", ("the model has no weight values (loaded from shapes only, e.g. a SCALE-Sim "
                               "topology without --density): work from shapes and stated densities")
+        full = estimate_memory(net, batch, "full")
         t = estimate_full_seconds(net, batch)
         if full > budget or (t > FULL_TIME_LIMIT_S and not net.dataset):
             from .sampled import has_sampled_layers, sampled_summary

@@ -118,6 +118,12 @@ class Dataflow:
         """Analytical bound and first-fidelity cost of one layer."""
         return electronic_layer(layer, lw, hw, t, fused, self.activation_lanes(hw))
 
+    def tiles_bound(self, layer: Layer, batch: int, hw: HardwareConfig) -> int:
+        """An upper bound on the tiles ``map_layer`` makes of ``layer`` beyond the per-sample rows
+        every kind's memory estimate already counts (``execution.modes.simulation_bytes``); 0 when
+        there are none (the event model's memory check, ``engine.simulate.engine_bytes``)."""
+        return 0
+
     def map_layer(self, layer: Layer, lw: LayerWork, hw: HardwareConfig, io: LayerIO, fused: bool,
                   floor: LayerResult) -> LayerSchedule:
         """Tiles of one layer, by its category (the pipeline's one dispatch point)."""

@@ -98,6 +98,16 @@ class Systolic(Dataflow):
     def map_act_matmul(self, layer, lw, hw, io, floor):
         return map_act_matmul_systolic(layer, lw, hw, io, floor, hw.pe_array.dataflow)
 
+    def tiles_bound(self, layer, batch, hw):
+        """One tile per fold before coalescing (folds whose loads exceed half a buffer stay apart)."""
+        if layer.weight is None:
+            return 0
+        pe = hw.pe_array
+        groups, n_pix, k, m = step_gemm(layer, batch)
+        sr, sc, big_t = scalesim_operands(pe.dataflow, n_pix, k, m)
+        chunks = min(big_t, psum_chunks(pe.dataflow, big_t, sc, pe.cols, pe.acc_bits, cap(buffers_of(hw)[2], hw)))
+        return groups * chunks * -(-sr // pe.rows) * -(-sc // pe.cols)
+
 
 def map_act_matmul_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
                             dataflow: str) -> LayerSchedule:
@@ -112,6 +122,15 @@ def map_act_matmul_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: L
     role = {"ws": "the (K x N) operand", "is": "the (M x K) operand"}.get(dataflow, "the outputs")
     sched.mapping = f"act x act: {role} stationary, filled per fold; " + sched.mapping
     return sched
+
+
+def psum_chunks(df: str, big_t: int, sc: int, cols: int, acc_bits: int, obuf_bytes: int) -> int:
+    """Chunks of T a fold is cut into so that its partial sums (ws/is: T x columns) fit half the
+    output buffer (os keeps them in the PEs: one chunk)."""
+    if df == "os":
+        return 1
+    psum_bytes = big_t * min(sc, cols) * acc_bits / 8
+    return max(1, math.ceil(psum_bytes / max(1.0, obuf_bytes / 2)))
 
 
 def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult, bits: tuple[int, int],
@@ -135,10 +154,7 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
     fd = fill_drain_cycles(df, rows, cols)
     # Partial sums of one fold: ws/is send T x columns of them to the output buffer; os keeps
     # them in the PEs. They must fit half the output buffer (the other half drains).
-    n_chunks = 1
-    if df != "os":
-        psum_bytes = big_t * min(sc, cols) * pe.acc_bits / 8
-        n_chunks = max(1, math.ceil(psum_bytes / max(1.0, cap(obuf, hw) / 2)))
+    n_chunks = psum_chunks(df, big_t, sc, cols, pe.acc_bits, cap(obuf, hw))
     row_sizes, col_sizes = slices(sr, rows), slices(sc, cols)
     t_sizes = [int(x) for x in split(big_t, np.ones(min(n_chunks, big_t)))]
     w_total, weights_stay = streamed_weights(t, wbuf, hw)
