@@ -54,6 +54,8 @@ VALUE_MODES = ("full", "sampled")  # the modes that run the kernels on weight va
 FULL_TIME_LIMIT_S = 3.0  # auto prefers sampled above this estimated full execution time (no dataset only)
 _S_PER_WEIGHT = 25e-9  # measured: fc weight conversion + walk, VGG-16 fc6 (2.8 s / 102.8M weights)
 _S_PER_MAC = 1e-9  # kernels per effectual-ish (stored) MAC
+_NUMERICS_PASSES = 2.0  # a design with its own arithmetic re-executes the network: calibration + its integer
+#                         pass, measured 2.1x the float pass on ResNet-50 batch 1 (systolic int8)
 # Per sample x token of a weighted layer (simulation_bytes), measured at batch 1e5 (shapes, LeNet-300 /
 # LeNet-5): EIE ~2.4 KB (its fc tiles are per sample: each sample's nonzero columns differ), SONIC
 # ~0.26 KB (its passes are merged with arrays; 1.3-1.5 KB when it built a Tile per pass),
@@ -241,14 +243,15 @@ def choose_mode(net: Network, batch: int, requested: str = "auto", budget_bytes:
 
 def estimate_full_seconds(net: Network, batch: int) -> float:
     """Rough full execution time: ``_S_PER_WEIGHT`` per dense weight (conversion and walk of the
-    weights) plus ``_S_PER_MAC`` per stored-weight MAC of the batch (both measured on this project's
-    2-core reference machine; a ranking heuristic, not a prediction)."""
+    weights) plus ``_S_PER_MAC`` per stored-weight MAC of the batch, for the float pass and the
+    ``_NUMERICS_PASSES`` a design's arithmetic adds (measured on this project's 2-core reference
+    machine; a ranking heuristic, not a prediction)."""
     t = 0.0
     for layer in net.layers:
         if layer.weight is not None:
             d = stated_weight_density(layer, net)
             t += _S_PER_WEIGHT * int(layer.weight.size) + _S_PER_MAC * batch * d * float(layer.dense_macs or 0)
-    return t
+    return t * (1.0 + _NUMERICS_PASSES)
 
 
 def _mib(nbytes: int) -> str:
