@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     from sim.engine.simulate import simulate
     from sim.hardware import load_hardware
-    from sim.report.price import energy_rows, layer_rows
+    from sim.report.price import energy_table, layer_table
     from sim.run import prepare
     from sim.workload.load import load_network
 
@@ -39,8 +39,8 @@ def main(argv=None) -> int:
         s0 = time.perf_counter()
         run = simulate(net, ex.profile, hw)
         s1 = time.perf_counter()
-        energy = energy_rows(run, hw)
-        layer_rows(run, ex.profile, energy)
+        energy = energy_table(run, hw)
+        layer_table(run, ex.profile, energy)
         s2 = time.perf_counter()
         wall = (t2 - t0) + (s2 - s0)
         events = sum(lr.events for lr in run.layers)

@@ -286,10 +286,7 @@ def _for_design(hw: HardwareConfig, ex: Execution) -> None:
 def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
     """Simulate and price one execution on one design (a HardwareConfig or a hardware YAML)."""
     check_choice("cost", "engine", engine, ENGINES)
-    hw = as_hardware(hardware)
-    _for_design(hw, ex)
-    check_engine_fits(hw, ex, engine)
-    result = simulate(hw, ex.net, ex.profile, engine)
+    hw, result = _simulated(hardware, ex, engine)
     energy = energy_table(result, hw)
     layers = layer_table(result, ex.profile, energy, numerics_of_design(hw, ex).layer_errors)
     tables = {"summary": _summary(result, hw, ex, energy), "layers": layers, "energy": energy}
@@ -299,11 +296,17 @@ def cost(hardware, ex: Execution, engine: str = "auto") -> Result:
 def summarize(hardware, ex: Execution, engine: str = "auto") -> pd.DataFrame:
     """Only the one-row summary of ``cost`` (what a sweep point keeps), without the per-layer table."""
     check_choice("summarize", "engine", engine, ENGINES)
+    hw, result = _simulated(hardware, ex, engine)
+    return _summary(result, hw, ex, energy_table(result, hw)).frame
+
+
+def _simulated(hardware, ex: Execution, engine: str) -> tuple[HardwareConfig, RunResult]:
+    """(design, its run of ``ex``): weights made ready for the design's cost model, the event
+    model's memory checked, then simulated."""
     hw = as_hardware(hardware)
     _for_design(hw, ex)
     check_engine_fits(hw, ex, engine)
-    result = simulate(hw, ex.net, ex.profile, engine)
-    return _summary(result, hw, ex, energy_table(result, hw)).frame
+    return hw, simulate(hw, ex.net, ex.profile, engine)
 
 
 def check_engine_fits(hw: HardwareConfig, ex: Execution, engine: str) -> None:

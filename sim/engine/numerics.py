@@ -253,7 +253,6 @@ class FloatReference:
         return self._ranges
 
 
-
 def design_numerics(hw: HardwareConfig, ref: FloatReference) -> DesignNumerics:
     """Execute the reference's inputs at ``hw``'s numerics (cached per distinct numerics)."""
     # everything the numerics pass reads of the design (two designs with equal keys compute alike)

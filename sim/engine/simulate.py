@@ -21,7 +21,7 @@ group beyond the tile's balanced time), ``reprogramming`` (weight retuning).
 from __future__ import annotations
 
 import types
-from collections import Counter, OrderedDict
+from collections import Counter
 
 import numpy as np
 import simpy
@@ -34,7 +34,7 @@ from .buffers import CountingEnvironment, Dram, buffer_capacity_bytes, buffer_co
 from .dataflows import get
 from ..execution.profile import WorkProfile
 from .result import LayerResult, RunResult
-from .tiles import LayerSchedule, Tile, layer_io
+from .tiles import LayerSchedule, Recent, Tile, layer_io
 from .tiling import map_layer
 from .traffic import fused_flags, weights_on_chip
 
@@ -42,7 +42,7 @@ MAX_PE_ROWS = 64  # PE groups drawn one per timeline row up to this many; more b
 # Layers with the very same tile list (a mapper's memo hands out one list for identical layers, e.g.
 # a transformer's 24 equal FFN layers) on the same memories run identically: the last runs are kept.
 MAX_MEMO_RUNS = 4
-_RUNS: OrderedDict = OrderedDict()  # (id(tiles), memory_signature, fast_forward, timeline) -> the run's results
+_RUNS = Recent(MAX_MEMO_RUNS)  # (id(tiles), memory_signature, fast_forward, timeline) -> the run's results
 
 
 TILE_BYTES = 768  # resident bytes per Tile of a mapped layer (measured 0.7-0.9 KB: llama3b FFN layers, batch 1 and 8)
@@ -116,7 +116,6 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool 
     key = (id(sched.tiles), memory_signature(hw), fast_forward, timeline)
     hit = _RUNS.get(key)
     if hit is not None and hit[0] is sched.tiles:  # the same tiles on the same memories: the same run
-        _RUNS.move_to_end(key)
         _, cycles, stalls, counts, intervals, events, busy, dram = hit
         lr.stalls, lr.counts, lr.intervals = dict(stalls), Counter(counts), list(intervals)
     else:
@@ -132,9 +131,8 @@ def simulate_layer(sched: LayerSchedule, hw: HardwareConfig, fast_forward: bool 
         events = env.events_processed
         # Cycles the PE groups were busy: for a dense systolic array, SCALE-Sim's compute cycles.
         busy, dram = int(sum(t.compute_cycles for t in sched.tiles)), sched.dram_bytes
-        _RUNS[key] = (sched.tiles, cycles, dict(lr.stalls), Counter(lr.counts), list(lr.intervals), events, busy, dram)
-        while len(_RUNS) > MAX_MEMO_RUNS:
-            _RUNS.popitem(last=False)
+        _RUNS.put(key, (sched.tiles, cycles, dict(lr.stalls), Counter(lr.counts), list(lr.intervals), events, busy,
+                        dram))
     lr.counts.update(sched.counts)
     lr.cycles = cycles
     lr.compute_cycles = busy
@@ -402,11 +400,7 @@ class FastForward:
                  tuple(getattr(r, "_level", None) for r in self.resources),
                  tuple(len(r.put_queue) + 7 * len(r.get_queue) for r in self.resources),
                  int(self.sig[j + self.off]))
-        seen = self.cheap.get(cheap)
-        self.cheap[cheap] = j
-        if seen is None:
-            if len(self.cheap) > 4096:
-                self.cheap.clear()
+        if _remember(self.cheap, cheap, j, 4096) is None:
             return
         self.checks_left -= 1
         if self.checks_left <= 0:
@@ -418,11 +412,8 @@ class FastForward:
             return
         lr = self.lr
         snap = (j, now, len(lr.intervals), dict(lr.stalls), Counter(lr.counts), env.events_processed)
-        old = self.full.get(form)
-        self.full[form] = snap
+        old = _remember(self.full, form, snap, 256)
         if old is None:
-            if len(self.full) > 256:
-                self.full.clear()
             return
         p = j - old[0]
         real = j + self.off
@@ -530,6 +521,16 @@ class FastForward:
         procs = (v(self.loader), v(self.compute))
         window = tuple((space_wait[x], v(loaded[x]), v(held[x])) for x in range(j, self.load_j + 1))
         return (queue, res, procs, window, self.load_j - j, tuple(table)), lowest[0]
+
+
+def _remember(table: dict, key, value, limit: int):
+    """What ``table`` held for ``key`` (None the first time), after storing ``value`` there; a table
+    grown past ``limit`` entries by a new key starts over (the states seen are a bounded window)."""
+    old = table.get(key)
+    table[key] = value
+    if old is None and len(table) > limit:
+        table.clear()
+    return old
 
 
 _TIME_NAMES = frozenset({"start", "compute_end", "usage_since"})

@@ -9,7 +9,7 @@ whole tensor fits its buffer and stays. Each kind's mapping lives in ``engine/da
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,6 +137,33 @@ def run_starts(n: int, loads: list[tuple[str, np.ndarray]], hw: HardwareConfig, 
             end = min(end, int(np.searchsorted(cum, cum[s] + lim, side="right")) - 1)
         s = max(s + 1, min(end, n))
     return np.asarray(starts, dtype=np.int64)
+
+
+class Recent(OrderedDict):
+    """A memo of the last ``size`` entries: ``get`` marks an entry used, ``put`` drops the least
+    recently used beyond ``size`` (a mapper's tile lists, the event model's runs)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        if key not in self:
+            return default
+        self.move_to_end(key)
+        return self[key]
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def run_first(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per run of ``values`` (runs begin at ``starts``), the index of its first positive element,
+    or ``len(values)`` where it has none (the order a merged tile's loads and counts first appear)."""
+    n = values.shape[0]
+    return np.minimum.reduceat(np.where(values > 0, np.arange(n), n), starts)
 
 
 def split(total: int, weights) -> np.ndarray:

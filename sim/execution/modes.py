@@ -46,7 +46,7 @@ import os
 import numpy as np
 
 from ..errors import ConfigError
-from ..workload.network import Layer, Network
+from ..workload.network import Layer, Network, is_placeholder_weight
 from .profile import LayerWork, WorkProfile
 
 MODES = ("auto", "full", "sampled", "shapes")
@@ -105,8 +105,8 @@ def stated_weight_density(layer: Layer, net: Network) -> float:
 
 
 def _is_placeholder_weight(layer: Layer) -> bool:
-    w = layer.weight
-    return (w is not None and w.size > 0 and all(s == 0 for s in w.strides) and "packed" not in layer.attrs)
+    """The layer's weight is a placeholder and no packed values stand behind it."""
+    return is_placeholder_weight(layer.weight) and "packed" not in layer.attrs
 
 
 # Peak-memory model (bytes), calibrated on this machine's runs (tests/test_memory_estimate.py checks
@@ -202,8 +202,9 @@ def estimate_memory(net: Network, batch: int, mode: str) -> int:
 def simulation_bytes(net: Network, batch: int) -> int:
     """What every mode needs after execution, growing with the batch: per-sample work rows of the
     profile and the event model (EIE's mapper builds a tile per sample and weighted layer:
-    ``ENGINE_BYTES_PER_ROW`` each, measured). Not counted: a systolic layer's folds, which grow with
-    batch x positions / the array's size (the design is not known here)."""
+    ``ENGINE_BYTES_PER_ROW`` each, measured). A systolic layer's folds, which grow with batch x
+    positions / the array's size, are the design's part: ``engine.simulate.engine_bytes``, checked by
+    ``sim.run.cost`` once the design is known."""
     rows = sum(batch * l.tokens for l in net.layers if l.weight is not None)
     return ENGINE_BYTES_PER_ROW * rows
 

@@ -189,24 +189,21 @@ def _rows_of_layer(layer: Layer, rows: np.ndarray) -> Layer:
     return layer.replace(weight=layer.weight[rows], quant=q)
 
 
-def _packed_rows(layer: Layer, packed, prow, pcol, nnz_rows, rows) -> Layer:
-    """``_rows_of_layer`` of a packed fc layer (no quantization): the sampled rows made dense."""
-    starts = np.zeros(nnz_rows.size + 1, dtype=np.int64)
-    np.cumsum(nnz_rows, out=starts[1:])
+def _packed_rows(layer: Layer, packed, pcol, indptr, rows) -> Layer:
+    """``_rows_of_layer`` of a packed fc layer (no quantization): the sampled rows made dense.
+    indptr: where each row's stored weights start in the packed (row-major) order."""
     sub = np.zeros((rows.size, int(np.prod(packed.shape[1:]))), dtype=np.float32)
     for i, r in enumerate(rows):
-        lo, hi = starts[r], starts[r + 1]
+        lo, hi = indptr[r], indptr[r + 1]
         sub[i, pcol[lo:hi]] = packed.values[lo:hi]
     return layer.replace(weight=sub, attrs={k: v for k, v in layer.attrs.items() if k != "packed"})
 
 
-def _sparse_product(packed, pcol, nnz_rows, x2: np.ndarray) -> np.ndarray:
+def _sparse_product(packed, pcol, indptr, x2: np.ndarray) -> np.ndarray:
     """``x2 @ W.T`` (float32) of a packed weight, row by row over its stored weights."""
     from ..kernels.spmm import csr_product
 
-    indptr = np.zeros(nnz_rows.size + 1, dtype=np.int64)
-    np.cumsum(nnz_rows, out=indptr[1:])
-    out = np.empty((x2.shape[0], nnz_rows.size), dtype=np.float64)
+    out = np.empty((x2.shape[0], indptr.size - 1), dtype=np.float64)
     with threads(threads_for(int(indptr[-1]) * x2.shape[0])):
         csr_product(indptr, pcol, packed.values, np.ascontiguousarray(x2, dtype=np.float32), out)
     return out.astype(np.float32)
@@ -227,13 +224,15 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     if packed is not None:  # compressed form: per-row counts and the sample's rows from the positions
         prow, pcol = packed.rows_cols()
         nnz_rows = np.bincount(prow, minlength=n_rows).astype(np.int64)
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(nnz_rows, out=indptr[1:])
     else:
         nnz_rows = np.count_nonzero(layer.weight, axis=1).astype(np.int64)
     nnz = int(nnz_rows.sum())
     rng = np.random.default_rng([seed, 104729, n_rows, n_in])
     rows, strata_of, bounds = stratified_rows(n_rows, fraction, strata, rng)
     if packed is not None:
-        mask, words, codebook, row_scale = _words(_packed_rows(layer, packed, prow, pcol, nnz_rows, rows))
+        mask, words, codebook, row_scale = _words(_packed_rows(layer, packed, pcol, indptr, rows))
     else:
         mask, words, codebook, row_scale = _words(_rows_of_layer(layer, rows))
     row_tile, block_cols = formats.csr_tile_shape(n_rows, n_in, nnz, batch)  # the full layer's geometry
@@ -252,7 +251,7 @@ def sampled_fc(layer: Layer, xs: list[np.ndarray], fraction: float, seed: int,
     bias_s = None if layer.bias is None else layer.bias[rows]
     y_s = _finish(out_s, row_scale, 1.0, False, bias_s, (1, -1))
     if packed is not None:
-        y = _sparse_product(packed, pcol, nnz_rows, x2)
+        y = _sparse_product(packed, pcol, indptr, x2)
     else:
         y = x2 @ layer.weight.T.astype(np.float32, copy=False)
     if layer.bias is not None:

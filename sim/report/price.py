@@ -20,29 +20,6 @@ ENERGY_COLUMNS = ["layer", "component", "action", "count", "pj_per_action", "ene
 NETWORK_ROW = "(network)"  # energy rows not tied to one layer
 
 
-def energy_rows(result: RunResult, hw: HardwareConfig):
-    """Long format: one row per (layer, component, action), as a DataFrame."""
-    return energy_table(result, hw).frame
-
-
-def layer_rows(result: RunResult, profile, energy, output_errors=()):
-    """``layer_table`` as a DataFrame (``energy``: a Table or the DataFrame of ``energy_rows``)."""
-    return layer_table(result, profile, _table(energy), output_errors).frame
-
-
-def summary_row(result: RunResult, hw: HardwareConfig, energy, accuracy: float | None,
-                weight_storage_bytes: int, model: str, hwconfig: str, model_accuracy: float | None = None):
-    """``summary_table`` as a DataFrame."""
-    return summary_table(result, hw, _table(energy), accuracy, weight_storage_bytes, model, hwconfig,
-                         model_accuracy).frame
-
-
-def _table(energy) -> Table:
-    if isinstance(energy, Table):
-        return energy
-    return Table(list(energy.columns), energy.itertuples(index=False, name=None))
-
-
 def energy_table(result: RunResult, hw: HardwareConfig) -> Table:
     """Long format: one row per (layer, component, action)."""
     table = action_energies(hw)

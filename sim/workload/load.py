@@ -36,7 +36,7 @@ from ..limits import short, size_problem
 from ..schema import Problems as _Problems
 from ..validate import check_seed
 from ..yamlfile import read_yaml
-from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab
+from .network import LAYER_KINDS, Layer, Network, Quant, conv_out_size, input_vocab, placeholder_weight
 from .npzfile import float_array_problem, quant_problems, read_npz
 from .ops import NETWORK_INPUT, OPS, UNARY_ATTRS, infer_shape
 from .synthetic import COMPRESSED_ABOVE_ELEMENTS, dense_weight, packed_weight, synthetic_weight
@@ -445,7 +445,7 @@ def _placeholder_weights(layers: list[Layer], raw: list) -> dict:
     densities = {}
     for layer in layers:
         if layer.is_weighted and layer.weight is not None:
-            layer.weight = np.broadcast_to(np.float32(1.0), layer.weight.shape)
+            layer.weight = placeholder_weight(layer.weight.shape)
             densities[layer.name] = _spec_density(raw, layer)
     return densities
 
@@ -482,7 +482,7 @@ def _synthesize_weights(layers: list[Layer], raw: list, seed: int, packed: bool 
         shape, density = layer.weight.shape, _spec_density(raw, layer)
         if packed and layer.quant is None and int(np.prod(shape)) > COMPRESSED_ABOVE_ELEMENTS:
             layer.attrs["packed"] = packed_weight(shape, density, rng)  # the same draws as synthetic_weight's
-            layer.weight = np.broadcast_to(np.float32(1.0), shape)
+            layer.weight = placeholder_weight(shape)
         else:
             layer.weight = synthetic_weight(shape, density, rng)
         if layer.bias is not None:

@@ -234,9 +234,20 @@ class Network:
         return self.replace(layers=layers, meta=dict(self.meta))
 
 
+def placeholder_weight(shape) -> np.ndarray:
+    """The weight of a layer whose values are not held (loaded from shapes only, or kept packed):
+    a read-only all-ones view that takes no memory."""
+    return np.broadcast_to(np.float32(1.0), tuple(shape))
+
+
+def is_placeholder_weight(w: np.ndarray | None) -> bool:
+    """``w`` is a ``placeholder_weight``: no values stand behind it."""
+    return w is not None and w.size > 0 and not any(w.strides)
+
+
 def _copy_weight(w: np.ndarray) -> np.ndarray:
-    """A copy of a weight; a read-only broadcast placeholder (shapes only, packed layers) is shared."""
-    return w if w.size and not any(w.strides) else w.copy()
+    """A copy of a weight; a placeholder is shared (read-only, it holds nothing)."""
+    return w if is_placeholder_weight(w) else w.copy()
 
 
 def input_vocab(layers: list[Layer]) -> int:

@@ -40,7 +40,7 @@ from ..errors import ConfigError
 from ..limits import MAX_CSV_BYTES, check_file_size, short, size_problem
 from ..schema import Problems as _Problems
 from .synthetic import COMPRESSED_ABOVE_ELEMENTS, compressed_nm_weight, dense_from, synthetic_weight
-from .network import Layer, Network
+from .network import Layer, Network, placeholder_weight
 from .ops import parse_n_m
 
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels", "Num Filter",
@@ -86,7 +86,7 @@ def load_topology(path: str | os.PathLike, seed: int = 0, density: float = 1.0, 
     layers = []
     for i, spec in enumerate(specs):
         if shapes_only:
-            layers.append(_layer(spec, np.broadcast_to(np.float32(1.0), spec["weight_shape"])))
+            layers.append(_layer(spec, placeholder_weight(spec["weight_shape"])))
             continue
         rng = np.random.default_rng([int(seed), i])
         if spec.get("sparsity") and int(np.prod(spec["weight_shape"])) > COMPRESSED_ABOVE_ELEMENTS:

@@ -25,7 +25,7 @@ from ...hardware.spec import HardwareConfig
 from ...hardware.ted import hold_power_mw_per_ring
 from ..photonic import calibration, group_for, photonic_layer_work, time_based_counts
 from ..result import LayerResult
-from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, buffers_of, coalesce, nbytes, run_starts, split,
+from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, buffers_of, coalesce, nbytes, run_first, run_starts, split,
                      streamed_weights)
 from ..traffic import Traffic, ceil_div, charge_memory, dram_bytes_per_cycle, elementwise_layer, relative_index_storage_bits
 from .base import Dataflow
@@ -281,9 +281,7 @@ def merged_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs, hw
     starts = run_starts(n, [(wbuf.name, w_load), (ibuf.name, in_load)], hw)
     ends = np.r_[starts[1:], n]
     cyc, rep, w_sum, in_sum = (np.add.reduceat(a, starts) for a in (compute, reprogram, w_load, in_load))
-    at = np.arange(n)
-    w_first = np.minimum.reduceat(np.where(w_load > 0, at, n), starts)
-    in_first = np.minimum.reduceat(np.where(in_load > 0, at, n), starts)
+    w_first, in_first = run_first(w_load, starts), run_first(in_load, starts)
     tiles = []
     for r, (a, b) in enumerate(zip(starts.tolist(), ends.tolist())):
         label = f"pass{a // pieces}.{a % pieces}"

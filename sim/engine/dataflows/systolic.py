@@ -32,14 +32,14 @@ filled from the input buffer once per fold and each fill is counted (``pe_array.
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 
 import numpy as np
 
 from ...hardware.spec import HardwareConfig
 from ..result import LayerResult
-from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
-                     slices, split, step_gemm, streamed_weights)
+from ..tiles import (MAX_TILES, LayerIO, LayerSchedule, Recent, Tile, act_gemm, block_shares, buffers_of, cap, coalesce, gemm_shape, nbytes,
+                     run_first, run_starts, slices, split, step_gemm, streamed_weights)
 from ..precision import reduction_length, weight_read_bits
 from ..traffic import performed_macs
 from .base import Dataflow
@@ -47,7 +47,7 @@ from .base import Dataflow
 
 SYSTOLIC_DATAFLOWS = ("os", "ws", "is")
 MAX_MEMO_LAYERS = 4  # distinct tile lists kept (``map_systolic``)
-_TILES: OrderedDict = OrderedDict()
+_TILES = Recent(MAX_MEMO_LAYERS)
 
 
 def scalesim_operands(dataflow: str, n_pix: int, k: int, m: int) -> tuple[int, int, int]:
@@ -174,11 +174,7 @@ def map_systolic(layer, lw, hw: HardwareConfig, io: LayerIO, floor: LayerResult,
         tiles = systolic_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay,
                                in_total, inputs_stay, out_total, io, (wbuf, ibuf, obuf), pe.acc_bits, meta,
                                run_time_operand, hw)
-        _TILES[key] = tiles
-        while len(_TILES) > MAX_MEMO_LAYERS:
-            _TILES.popitem(last=False)
-    else:
-        _TILES.move_to_end(key)
+        _TILES.put(key, tiles)
     return LayerSchedule(layer.name, layer.kind, tiles, floor, mapping=note)
 
 
@@ -279,17 +275,15 @@ def _fold_runs(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_tota
     names = [k for k, _ in cols]
     values = np.stack([np.asarray(v, dtype=np.int64) for _, v in cols])  # (keys, folds)
     cycles = tc + fd
-    starts = _runs(n, w_load, in_load, (wbuf.name, ibuf.name), hw)
+    starts = run_starts(n, [(wbuf.name, w_load), (ibuf.name, in_load)], hw)  # names differ (systolic_tiles)
     ends = np.r_[starts[1:], n]
     run_cycles = np.add.reduceat(cycles, starts)
     sums = np.add.reduceat(values, starts, axis=1)
     w_sum, in_sum, st_sum = (np.add.reduceat(a, starts) for a in (w_load, in_load, store))
     # First fold of each run where a key is counted: keys enter a merged Counter in that order.
-    at = np.arange(n)
-    first = np.stack([np.minimum.reduceat(np.where(row > 0, at, n), starts) for row in values])
+    first = np.stack([run_first(row, starts) for row in values])
     del values  # (keys x folds): the largest array of a big layer
-    w_first_run = np.minimum.reduceat(np.where(w_load > 0, at, n), starts)
-    in_first_run = np.minimum.reduceat(np.where(in_load > 0, at, n), starts)
+    w_first_run, in_first_run = run_first(w_load, starts), run_first(in_load, starts)
     fold = np.stack([g, ci, fc, fr])
     return (names, starts, ends, run_cycles, sums, w_sum, in_sum, st_sum, first, w_first_run, in_first_run,
             fold[:, starts], fold[:, ends[:starts.size] - 1])
@@ -304,25 +298,6 @@ def _block_shares(total: int, codes: np.ndarray, sizes: np.ndarray) -> tuple[np.
     is_first = np.zeros(codes.size, dtype=bool)
     is_first[first] = True
     return per_block[inverse.ravel()], is_first
-
-
-def _runs(n: int, w_load: np.ndarray, in_load: np.ndarray, names: tuple[str, str], hw) -> np.ndarray:
-    """First fold of each run ``tiles.coalesce`` would merge (every fold its own run when it would not)."""
-    if n <= MAX_TILES:
-        return np.arange(n)
-    half = {b.name: cap(b, hw) // 2 for b in hw.memory.buffers}
-    per_run = -(-n // MAX_TILES)
-    hw_, hi_ = half.get(names[0], 0), half.get(names[1], 0)
-    starts = [0]
-    size, w, x = 0, 0, 0
-    for i, (dw, dx) in enumerate(zip(w_load.tolist(), in_load.tolist())):
-        nw, nx = w + dw, x + dx
-        if size and (size >= per_run or (nw > 0 and nw > hw_) or (nx > 0 and nx > hi_)):
-            starts.append(i)
-            size, nw, nx = 0, dw, dx
-        size += 1
-        w, x = nw, nx
-    return np.asarray(starts, dtype=np.int64)
 
 
 def fold_tiles(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_total, weights_stay, in_total,
