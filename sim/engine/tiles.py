@@ -117,25 +117,28 @@ def coalesce(tiles: list[Tile], hw: HardwareConfig, max_tiles: int = MAX_TILES) 
     return merged
 
 
-def run_starts(n: int, loads: list[tuple[str, np.ndarray]], hw: HardwareConfig, max_tiles: int = MAX_TILES
-               ) -> np.ndarray:
-    """First tile of each run ``coalesce`` would merge, from per-tile load bytes by buffer (one
-    array per distinct buffer name; every tile its own run when coalesce would not merge): a run
-    ends after ``ceil(n / max_tiles)`` tiles, or before the tile whose loads would take a buffer's
-    run total past half of it. Found run by run with prefix sums (no per-tile Python)."""
+def run_starts(n: int, loads: tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]], hw: HardwareConfig,
+               max_tiles: int = MAX_TILES) -> np.ndarray:
+    """First tile of each run ``coalesce`` would merge, from per-tile load bytes of two distinct
+    buffers ((weight buffer, bytes), (input buffer, bytes)); every tile its own run when coalesce
+    would not merge: a run ends after ``ceil(n / max_tiles)`` tiles, or before the tile whose loads
+    would take a buffer's run total past half of it. One pass over plain ints (runs of big layers
+    are often a tile or two long, where per-run numpy calls would cost more)."""
     if n <= max_tiles:
         return np.arange(n)
     half = {b.name: buffer_capacity_bytes(b, hw) // 2 for b in hw.memory.buffers}
     per_run = -(-n // max_tiles)
-    cums = [(np.concatenate(([0], np.cumsum(np.asarray(a, dtype=np.int64)))), half.get(name, 0))
-            for name, a in loads]
-    starts, s = [], 0
-    while s < n:
-        starts.append(s)
-        end = s + per_run
-        for cum, lim in cums:  # the first tile whose loads pass the limit starts the next run
-            end = min(end, int(np.searchsorted(cum, cum[s] + lim, side="right")) - 1)
-        s = max(s + 1, min(end, n))
+    (w_name, w_load), (i_name, i_load) = loads
+    w_lim, i_lim = half.get(w_name, 0), half.get(i_name, 0)
+    starts = [0]
+    size, w, x = 0, 0, 0
+    for i, (dw, dx) in enumerate(zip(np.asarray(w_load).tolist(), np.asarray(i_load).tolist())):
+        nw, nx = w + dw, x + dx
+        if size and (size >= per_run or (nw > 0 and nw > w_lim) or (nx > 0 and nx > i_lim)):
+            starts.append(i)
+            size, nw, nx = 0, dw, dx
+        size += 1
+        w, x = nw, nx
     return np.asarray(starts, dtype=np.int64)
 
 

@@ -278,7 +278,7 @@ def merged_tiles(n, pieces, compute, reprogram, w_load, in_load, store, bufs, hw
     the order they first appear in a run, stores, cycles), and no object per pass, so a layer's
     memory does not grow with the batch. The weight and input buffers must differ."""
     wbuf, ibuf, obuf = bufs
-    starts = run_starts(n, [(wbuf.name, w_load), (ibuf.name, in_load)], hw)
+    starts = run_starts(n, ((wbuf.name, w_load), (ibuf.name, in_load)), hw)
     ends = np.r_[starts[1:], n]
     cyc, rep, w_sum, in_sum = (np.add.reduceat(a, starts) for a in (compute, reprogram, w_load, in_load))
     w_first, in_first = run_first(w_load, starts), run_first(in_load, starts)

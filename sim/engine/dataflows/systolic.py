@@ -275,7 +275,7 @@ def _fold_runs(df, fd, row_sizes, col_sizes, t_sizes, groups, macs, bits, w_tota
     names = [k for k, _ in cols]
     values = np.stack([np.asarray(v, dtype=np.int64) for _, v in cols])  # (keys, folds)
     cycles = tc + fd
-    starts = run_starts(n, [(wbuf.name, w_load), (ibuf.name, in_load)], hw)  # names differ (systolic_tiles)
+    starts = run_starts(n, ((wbuf.name, w_load), (ibuf.name, in_load)), hw)  # names differ (systolic_tiles)
     ends = np.r_[starts[1:], n]
     run_cycles = np.add.reduceat(cycles, starts)
     sums = np.add.reduceat(values, starts, axis=1)
